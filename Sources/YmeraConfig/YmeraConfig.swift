@@ -1,0 +1,2 @@
+// YmeraConfig — see design.md. Filled in by its issue.
+import YmeraCore

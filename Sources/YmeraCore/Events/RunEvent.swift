@@ -1,0 +1,454 @@
+/// The breaker states, as events and views name them.
+public enum BreakerState: String, Codable, Sendable, Hashable {
+    case closed
+    case open
+    case halfOpen = "half_open"
+}
+
+/// How a new attempt relates to what came before, for the UI and the journal.
+public enum AttemptPurpose: String, Codable, Sendable, Hashable {
+    case initial
+    case retry
+    case fallback
+    /// The quality gate asked another model to improve the output.
+    case refine
+    /// The user swapped the model.
+    case swap
+    /// The user asked for the phase again.
+    case rerun
+}
+
+/// Run status, as a whole.
+public enum RunStatus: String, Codable, Sendable, Hashable {
+    case planned, running, paused, succeeded, failed, cancelled
+    /// Cut off (crash, kill) with no terminal event in its journal; can be resumed.
+    case interrupted
+
+    public var isTerminal: Bool { self == .succeeded || self == .failed || self == .cancelled }
+}
+
+/// One thing that happened in a run. The ordered events alone rebuild the whole run (`RunState`).
+public struct RunEvent: Sendable, Hashable, Codable {
+    public var runID: String
+    /// 1, 2, 3 … in emission order, without gaps.
+    public var seq: Int
+    /// Milliseconds since the run started, on the engine's clock.
+    public var elapsedMs: Int
+    public var kind: Kind
+
+    public init(runID: String, seq: Int, elapsedMs: Int, kind: Kind) {
+        self.runID = runID
+        self.seq = seq
+        self.elapsedMs = elapsedMs
+        self.kind = kind
+    }
+
+    public enum Kind: Sendable, Hashable {
+        case runPlanned(RunPlan)
+        case stepStarted(StepStarted)
+        case textDelta(TextDelta)
+        case usage(UsageReported)
+        case attemptFailed(AttemptFailed)
+        case retryScheduled(RetryScheduled)
+        case fallbackTaken(FallbackTaken)
+        case breakerChanged(BreakerChanged)
+        case rateLimit(RateLimitSnapshot)
+        case throttled(Throttled)
+        case qualityScored(QualityScored)
+        case subtasksPlanned(SubtasksPlanned)
+        case candidateChosen(CandidateChosen)
+        case stepDone(StepDone)
+        case stepFailed(StepFailed)
+        case stepSkipped(StepSkipped)
+        case paused(Paused)
+        case resumed(Resumed)
+        case modelSwapped(ModelSwapped)
+        case stepReset(StepReset)
+        case runFinished(RunEnded)
+        case runFailed(RunEnded)
+        case runCancelled(RunEnded)
+        /// A resumed run picks up: which steps were already done and are kept as they were.
+        case runResumed(RunResumed)
+    }
+
+    // MARK: payloads
+
+    public struct StepStarted: Codable, Sendable, Hashable {
+        public var step: String
+        public var model: ModelID
+        public var attempt: Int
+        public var purpose: AttemptPurpose
+        /// When continuing a cut stream on another model: characters of output kept from before.
+        public var continuesFrom: Int?
+        public init(step: String, model: ModelID, attempt: Int, purpose: AttemptPurpose, continuesFrom: Int? = nil) {
+            self.step = step
+            self.model = model
+            self.attempt = attempt
+            self.purpose = purpose
+            self.continuesFrom = continuesFrom
+        }
+    }
+    public struct TextDelta: Codable, Sendable, Hashable {
+        public var step: String
+        public var text: String
+        public init(step: String, text: String) {
+            self.step = step
+            self.text = text
+        }
+    }
+    public struct UsageReported: Codable, Sendable, Hashable {
+        public var step: String
+        public var model: ModelID
+        public var usage: TokenUsage
+        public var cost: Cost
+        public init(step: String, model: ModelID, usage: TokenUsage, cost: Cost) {
+            self.step = step
+            self.model = model
+            self.usage = usage
+            self.cost = cost
+        }
+    }
+    public struct AttemptFailed: Codable, Sendable, Hashable {
+        public var step: String
+        public var model: ModelID
+        public var attempt: Int
+        public var errorClass: ErrorClass
+        public var message: String
+        public var httpStatus: Int?
+        public var retryAfterMs: Int?
+        /// Characters of output received before the failure.
+        public var partialChars: Int
+        public init(
+            step: String, model: ModelID, attempt: Int, errorClass: ErrorClass, message: String,
+            httpStatus: Int? = nil, retryAfterMs: Int? = nil, partialChars: Int = 0
+        ) {
+            self.step = step
+            self.model = model
+            self.attempt = attempt
+            self.errorClass = errorClass
+            self.message = message
+            self.httpStatus = httpStatus
+            self.retryAfterMs = retryAfterMs
+            self.partialChars = partialChars
+        }
+    }
+    public struct RetryScheduled: Codable, Sendable, Hashable {
+        public var step: String
+        public var model: ModelID
+        /// The attempt number that will run after the delay.
+        public var attempt: Int
+        public var delayMs: Int
+        /// `backoff`, or `retry-after` when the server's wait was honoured.
+        public var basis: String
+        public init(step: String, model: ModelID, attempt: Int, delayMs: Int, basis: String) {
+            self.step = step
+            self.model = model
+            self.attempt = attempt
+            self.delayMs = delayMs
+            self.basis = basis
+        }
+    }
+    public struct FallbackTaken: Codable, Sendable, Hashable {
+        public enum Mode: String, Codable, Sendable, Hashable {
+            /// The next model continues from the partial output (the splice point is `spliceAt`).
+            case `continue`
+            /// The next model starts the answer again.
+            case restart
+        }
+        public var step: String
+        public var from: ModelID
+        public var to: ModelID
+        public var reason: ErrorClass
+        public var mode: Mode
+        /// Character offset in the step's output where the next model takes over.
+        public var spliceAt: Int?
+        public init(step: String, from: ModelID, to: ModelID, reason: ErrorClass, mode: Mode, spliceAt: Int? = nil) {
+            self.step = step
+            self.from = from
+            self.to = to
+            self.reason = reason
+            self.mode = mode
+            self.spliceAt = spliceAt
+        }
+    }
+    public struct BreakerChanged: Codable, Sendable, Hashable {
+        public var model: ModelID
+        public var from: BreakerState
+        public var to: BreakerState
+        public var reason: String
+        /// For `open`: how long until a half-open probe is allowed.
+        public var cooldownMs: Int?
+        public init(model: ModelID, from: BreakerState, to: BreakerState, reason: String, cooldownMs: Int? = nil) {
+            self.model = model
+            self.from = from
+            self.to = to
+            self.reason = reason
+            self.cooldownMs = cooldownMs
+        }
+    }
+    public struct Throttled: Codable, Sendable, Hashable {
+        public var step: String
+        public var provider: String
+        public var waitMs: Int
+        public var reason: String
+        public init(step: String, provider: String, waitMs: Int, reason: String) {
+            self.step = step
+            self.provider = provider
+            self.waitMs = waitMs
+            self.reason = reason
+        }
+    }
+    public struct QualityScored: Codable, Sendable, Hashable {
+        public var step: String
+        public var model: ModelID
+        public var report: QualityReport
+        public init(step: String, model: ModelID, report: QualityReport) {
+            self.step = step
+            self.model = model
+            self.report = report
+        }
+    }
+    public struct SubtasksPlanned: Codable, Sendable, Hashable {
+        /// The step whose work is split (generation).
+        public var step: String
+        public var subtasks: [Subtask]
+        /// Where they came from: `planning output`, or `fallback: whole task` when none could be parsed.
+        public var source: String
+        public init(step: String, subtasks: [Subtask], source: String) {
+            self.step = step
+            self.subtasks = subtasks
+            self.source = source
+        }
+    }
+    public struct CandidateChosen: Codable, Sendable, Hashable {
+        public var step: String
+        public var chosen: String
+        /// Candidate step id → score.
+        public var scores: [String: Double]
+        public init(step: String, chosen: String, scores: [String: Double]) {
+            self.step = step
+            self.chosen = chosen
+            self.scores = scores
+        }
+    }
+    public struct StepDone: Codable, Sendable, Hashable {
+        public var step: String
+        public var model: ModelID
+        /// Characters of output kept.
+        public var outputChars: Int
+        public init(step: String, model: ModelID, outputChars: Int) {
+            self.step = step
+            self.model = model
+            self.outputChars = outputChars
+        }
+    }
+    public struct StepFailed: Codable, Sendable, Hashable {
+        public var step: String
+        public var errorClass: ErrorClass
+        public var reason: String
+        public init(step: String, errorClass: ErrorClass, reason: String) {
+            self.step = step
+            self.errorClass = errorClass
+            self.reason = reason
+        }
+    }
+    public struct StepSkipped: Codable, Sendable, Hashable {
+        public var step: String
+        public var reason: String
+        public init(step: String, reason: String) {
+            self.step = step
+            self.reason = reason
+        }
+    }
+    public struct Paused: Codable, Sendable, Hashable {
+        /// Steps with an attempt in flight at the moment of pausing.
+        public var inFlight: [String]
+        /// What happens to them (they finish; no new attempt starts until resume).
+        public var note: String
+        public init(inFlight: [String], note: String) {
+            self.inFlight = inFlight
+            self.note = note
+        }
+    }
+    public struct Resumed: Codable, Sendable, Hashable {
+        public var pausedMs: Int
+        public init(pausedMs: Int) { self.pausedMs = pausedMs }
+    }
+    public struct ModelSwapped: Codable, Sendable, Hashable {
+        public var step: String
+        public var from: ModelID
+        public var to: ModelID
+        /// True when the step was running and restarts on the new model.
+        public var restarted: Bool
+        public init(step: String, from: ModelID, to: ModelID, restarted: Bool) {
+            self.step = step
+            self.from = from
+            self.to = to
+            self.restarted = restarted
+        }
+    }
+    public struct StepReset: Codable, Sendable, Hashable {
+        /// The step the user asked to retry.
+        public var step: String
+        /// It and every step after it that will run again.
+        public var reset: [String]
+        public init(step: String, reset: [String]) {
+            self.step = step
+            self.reset = reset
+        }
+    }
+    public struct RunEnded: Codable, Sendable, Hashable {
+        public var reason: String?
+        public init(reason: String? = nil) { self.reason = reason }
+    }
+    public struct RunResumed: Codable, Sendable, Hashable {
+        /// Steps done before the interruption, kept with their outputs and costs.
+        public var keptSteps: [String]
+        public init(keptSteps: [String]) { self.keptSteps = keptSteps }
+    }
+}
+
+// MARK: - Flat JSON: {"run":…, "seq":…, "t_ms":…, "type":"step_started", …payload}
+
+extension RunEvent {
+    enum CodingKeys: String, CodingKey {
+        case runID = "run"
+        case seq
+        case elapsedMs = "t_ms"
+        case type
+        case plan
+    }
+
+    /// The `type` string of the event in JSON and in the journal.
+    public var typeName: String { kind.typeName }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        runID = try c.decode(String.self, forKey: .runID)
+        seq = try c.decode(Int.self, forKey: .seq)
+        elapsedMs = try c.decode(Int.self, forKey: .elapsedMs)
+        let type = try c.decode(String.self, forKey: .type)
+        switch type {
+        case "run_planned": kind = .runPlanned(try c.decode(RunPlan.self, forKey: .plan))
+        case "step_started": kind = .stepStarted(try StepStarted(from: decoder))
+        case "text_delta": kind = .textDelta(try TextDelta(from: decoder))
+        case "usage": kind = .usage(try UsageReported(from: decoder))
+        case "attempt_failed": kind = .attemptFailed(try AttemptFailed(from: decoder))
+        case "retry_scheduled": kind = .retryScheduled(try RetryScheduled(from: decoder))
+        case "fallback_taken": kind = .fallbackTaken(try FallbackTaken(from: decoder))
+        case "breaker_changed": kind = .breakerChanged(try BreakerChanged(from: decoder))
+        case "rate_limit": kind = .rateLimit(try RateLimitSnapshot(from: decoder))
+        case "throttled": kind = .throttled(try Throttled(from: decoder))
+        case "quality_scored": kind = .qualityScored(try QualityScored(from: decoder))
+        case "subtasks_planned": kind = .subtasksPlanned(try SubtasksPlanned(from: decoder))
+        case "candidate_chosen": kind = .candidateChosen(try CandidateChosen(from: decoder))
+        case "step_done": kind = .stepDone(try StepDone(from: decoder))
+        case "step_failed": kind = .stepFailed(try StepFailed(from: decoder))
+        case "step_skipped": kind = .stepSkipped(try StepSkipped(from: decoder))
+        case "paused": kind = .paused(try Paused(from: decoder))
+        case "resumed": kind = .resumed(try Resumed(from: decoder))
+        case "model_swapped": kind = .modelSwapped(try ModelSwapped(from: decoder))
+        case "step_reset": kind = .stepReset(try StepReset(from: decoder))
+        case "run_finished": kind = .runFinished(try RunEnded(from: decoder))
+        case "run_failed": kind = .runFailed(try RunEnded(from: decoder))
+        case "run_cancelled": kind = .runCancelled(try RunEnded(from: decoder))
+        case "run_resumed": kind = .runResumed(try RunResumed(from: decoder))
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: c, debugDescription: "unknown event type '\(type)'")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(runID, forKey: .runID)
+        try c.encode(seq, forKey: .seq)
+        try c.encode(elapsedMs, forKey: .elapsedMs)
+        try c.encode(kind.typeName, forKey: .type)
+        switch kind {
+        case .runPlanned(let p): try c.encode(p, forKey: .plan)
+        case .stepStarted(let p): try p.encode(to: encoder)
+        case .textDelta(let p): try p.encode(to: encoder)
+        case .usage(let p): try p.encode(to: encoder)
+        case .attemptFailed(let p): try p.encode(to: encoder)
+        case .retryScheduled(let p): try p.encode(to: encoder)
+        case .fallbackTaken(let p): try p.encode(to: encoder)
+        case .breakerChanged(let p): try p.encode(to: encoder)
+        case .rateLimit(let p): try p.encode(to: encoder)
+        case .throttled(let p): try p.encode(to: encoder)
+        case .qualityScored(let p): try p.encode(to: encoder)
+        case .subtasksPlanned(let p): try p.encode(to: encoder)
+        case .candidateChosen(let p): try p.encode(to: encoder)
+        case .stepDone(let p): try p.encode(to: encoder)
+        case .stepFailed(let p): try p.encode(to: encoder)
+        case .stepSkipped(let p): try p.encode(to: encoder)
+        case .paused(let p): try p.encode(to: encoder)
+        case .resumed(let p): try p.encode(to: encoder)
+        case .modelSwapped(let p): try p.encode(to: encoder)
+        case .stepReset(let p): try p.encode(to: encoder)
+        case .runFinished(let p), .runFailed(let p), .runCancelled(let p): try p.encode(to: encoder)
+        case .runResumed(let p): try p.encode(to: encoder)
+        }
+    }
+}
+
+extension RunEvent.Kind {
+    public var typeName: String {
+        switch self {
+        case .runPlanned: "run_planned"
+        case .stepStarted: "step_started"
+        case .textDelta: "text_delta"
+        case .usage: "usage"
+        case .attemptFailed: "attempt_failed"
+        case .retryScheduled: "retry_scheduled"
+        case .fallbackTaken: "fallback_taken"
+        case .breakerChanged: "breaker_changed"
+        case .rateLimit: "rate_limit"
+        case .throttled: "throttled"
+        case .qualityScored: "quality_scored"
+        case .subtasksPlanned: "subtasks_planned"
+        case .candidateChosen: "candidate_chosen"
+        case .stepDone: "step_done"
+        case .stepFailed: "step_failed"
+        case .stepSkipped: "step_skipped"
+        case .paused: "paused"
+        case .resumed: "resumed"
+        case .modelSwapped: "model_swapped"
+        case .stepReset: "step_reset"
+        case .runFinished: "run_finished"
+        case .runFailed: "run_failed"
+        case .runCancelled: "run_cancelled"
+        case .runResumed: "run_resumed"
+        }
+    }
+
+    /// The step an event is about, if any.
+    public var stepID: String? {
+        switch self {
+        case .stepStarted(let p): p.step
+        case .textDelta(let p): p.step
+        case .usage(let p): p.step
+        case .attemptFailed(let p): p.step
+        case .retryScheduled(let p): p.step
+        case .fallbackTaken(let p): p.step
+        case .throttled(let p): p.step
+        case .qualityScored(let p): p.step
+        case .subtasksPlanned(let p): p.step
+        case .candidateChosen(let p): p.step
+        case .stepDone(let p): p.step
+        case .stepFailed(let p): p.step
+        case .stepSkipped(let p): p.step
+        case .modelSwapped(let p): p.step
+        case .stepReset(let p): p.step
+        default: nil
+        }
+    }
+
+    /// True for the three events that end a run.
+    public var isTerminal: Bool {
+        switch self {
+        case .runFinished, .runFailed, .runCancelled: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,384 @@
+import Collections
+
+/// State of one step (a phase, a subtask of generation, or a parallel candidate).
+public enum StepStatus: String, Codable, Sendable, Hashable {
+    case pending, running, retrying, done, failed, skipped
+}
+
+/// Where one model's output ends and the next model's begins, after a stream was cut.
+public struct Splice: Codable, Sendable, Hashable {
+    public var offset: Int
+    public var from: ModelID
+    public var to: ModelID
+    public init(offset: Int, from: ModelID, to: ModelID) {
+        self.offset = offset
+        self.from = from
+        self.to = to
+    }
+}
+
+/// What the reducer knows of one step.
+public struct StepState: Sendable, Hashable, Identifiable {
+    public var id: String
+    public var phase: Phase
+    public var title: String
+    /// Parent step for subtasks (`generation/2`) and candidates (`generation#1`).
+    public var parent: String?
+    public var dependsOn: [String]
+    public var plannedModel: ModelID
+    /// Model of the current or last attempt.
+    public var model: ModelID
+    public var status: StepStatus = .pending
+    public var attempts: Int = 0
+    public var startedMs: Int?
+    public var finishedMs: Int?
+    public var usage = TokenUsage()
+    public var cost = Cost.zero
+    public var quality: QualityReport?
+    /// The kept output so far (continued across splices, reset on restart).
+    public var output: String = ""
+    public var splices: [Splice] = []
+    public var children: [String] = []
+    public var lastError: String?
+    public var lastErrorClass: ErrorClass?
+    /// For a step with candidates: the one kept.
+    public var chosenCandidate: String?
+
+    public var durationMs: Int? {
+        guard let s = startedMs else { return nil }
+        return (finishedMs ?? s) - s
+    }
+}
+
+/// Circuit-breaker state as the views see it.
+public struct BreakerView: Sendable, Hashable {
+    public var state: BreakerState
+    public var reason: String
+    /// Run-elapsed time at which a half-open probe becomes possible (for `open`).
+    public var reopensAtMs: Int?
+    public var trips: Int
+    public var failures: Int
+}
+
+/// A notable event for the run's event log (no text deltas).
+public struct LogEntry: Sendable, Hashable {
+    public enum Level: String, Sendable, Hashable { case info, warn, error }
+    public var seq: Int
+    public var elapsedMs: Int
+    public var level: Level
+    public var text: String
+}
+
+/// The whole state of a run, folded from its events. Used by the live view, by history (a past run is
+/// its journal replayed) and by `--json`'s summary: one reducer, three consumers.
+public struct RunState: Sendable {
+    public var runID: String
+    public var plan: RunPlan?
+    public var status: RunStatus = .planned
+    /// Steps in display order: plan order, each parent followed by its children.
+    public var steps: OrderedDictionary<String, StepState> = [:]
+    public var breakers: [ModelID: BreakerView] = [:]
+    public var rateLimits: [String: RateLimitSnapshot] = [:]
+    public var log: [LogEntry] = []
+    public var usage = TokenUsage()
+    public var cost = Cost.zero
+    public var retries = 0
+    public var fallbacks = 0
+    public var breakerTrips = 0
+    public var swaps = 0
+    public var refinements = 0
+    public var elapsedMs = 0
+    public var lastSeq = 0
+    public var endReason: String?
+    /// Events applied out of order or for unknown steps (should stay 0; shown when not).
+    public var anomalies = 0
+
+    /// How many log entries are kept for views (the journal keeps all events).
+    public var logLimit = 500
+
+    public init(runID: String) { self.runID = runID }
+
+    /// Folds a sequence of events from scratch.
+    public static func replay<S: Sequence>(_ events: S) -> RunState where S.Element == RunEvent {
+        var state: RunState?
+        for e in events {
+            if state == nil { state = RunState(runID: e.runID) }
+            state!.apply(e)
+        }
+        return state ?? RunState(runID: "")
+    }
+
+    public var task: String { plan?.task ?? "" }
+    public var isActive: Bool { status == .running || status == .paused || status == .planned }
+
+    /// Final output of the run: the last completed step's output in plan order (validation reads
+    /// what refinement produced; the answer a user takes away is the last content-producing step).
+    public var finalOutput: String {
+        guard let plan else { return "" }
+        let producing: Set<Phase> = [.generation, .refinement]
+        for step in plan.steps.reversed() where producing.contains(step.phase) {
+            if let s = steps[step.id], s.status == .done { return s.output }
+        }
+        for step in plan.steps.reversed() {
+            if let s = steps[step.id], s.status == .done { return s.output }
+        }
+        return ""
+    }
+
+    /// Mean of the scores of top-level steps that were scored.
+    public var score: Double? {
+        let scores = steps.values.filter { $0.parent == nil }.compactMap { $0.quality?.score }
+        guard !scores.isEmpty else { return nil }
+        return scores.reduce(0, +) / Double(scores.count)
+    }
+
+    // MARK: reducer
+
+    public mutating func apply(_ event: RunEvent) {
+        if event.seq <= lastSeq && lastSeq > 0 { anomalies += 1 }
+        lastSeq = max(lastSeq, event.seq)
+        elapsedMs = max(elapsedMs, event.elapsedMs)
+        let t = event.elapsedMs
+
+        switch event.kind {
+        case .runPlanned(let plan):
+            self.plan = plan
+            status = .running
+            steps = [:]
+            for s in plan.steps {
+                steps[s.id] = StepState(
+                    id: s.id, phase: s.phase, title: s.title, parent: nil, dependsOn: s.dependsOn,
+                    plannedModel: s.model, model: s.model)
+                for (i, m) in s.candidates.enumerated() {
+                    let cid = "\(s.id)#\(i + 1)"
+                    steps[cid] = StepState(
+                        id: cid, phase: s.phase, title: "candidate \(i + 1)", parent: s.id, dependsOn: [],
+                        plannedModel: m, model: m)
+                    steps[s.id]?.children.append(cid)
+                }
+            }
+            note(event, .info, "planned \(plan.steps.count) steps, strategy \(plan.strategy.displayName), serving \(plan.serving.badge)")
+
+        case .runResumed(let p):
+            status = .running
+            note(event, .info, "resumed; kept \(p.keptSteps.count) finished step(s)")
+
+        case .stepStarted(let p):
+            guard var s = steps[p.step] else { return unknown(event) }
+            let previousModel = s.model
+            s.status = .running
+            s.attempts += 1
+            s.model = p.model
+            if s.startedMs == nil || p.purpose == .rerun { s.startedMs = t }
+            s.finishedMs = nil
+            if let keep = p.continuesFrom {
+                let kept = String(s.output.prefix(keep))
+                s.output = kept
+                s.splices.append(Splice(offset: kept.count, from: previousModel, to: p.model))
+            } else if p.purpose != .refine {
+                s.output = ""
+            }
+            if p.purpose == .refine {
+                s.output = ""
+                refinements += 1
+            }
+            steps[p.step] = s
+            if let parent = s.parent, steps[parent]?.status == .pending {
+                steps[parent]?.status = .running
+                if steps[parent]?.startedMs == nil { steps[parent]?.startedMs = t }
+            }
+            if p.purpose == .refine {
+                note(event, .info, "\(p.step): refining on \(p.model)")
+            }
+
+        case .textDelta(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            steps[p.step]!.output += p.text
+
+        case .usage(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            steps[p.step]!.usage = steps[p.step]!.usage + p.usage
+            steps[p.step]!.cost += p.cost
+            usage = usage + p.usage
+            cost += p.cost
+
+        case .attemptFailed(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            steps[p.step]!.status = .retrying
+            steps[p.step]!.lastError = p.message
+            steps[p.step]!.lastErrorClass = p.errorClass
+            breakers[p.model, default: BreakerView(state: .closed, reason: "", reopensAtMs: nil, trips: 0, failures: 0)]
+                .failures += 1
+            note(event, .warn, "\(p.step) attempt \(p.attempt) on \(p.model) failed: \(p.errorClass.rawValue) — \(p.message)")
+
+        case .retryScheduled(let p):
+            retries += 1
+            note(event, .info, "\(p.step): retry \(p.attempt) on \(p.model) in \(p.delayMs) ms (\(p.basis))")
+
+        case .fallbackTaken(let p):
+            fallbacks += 1
+            let how = p.mode == .continue ? "continues from char \(p.spliceAt ?? 0)" : "restarts"
+            note(event, .warn, "\(p.step): fallback \(p.from) → \(p.to) after \(p.reason.rawValue); \(how)")
+
+        case .breakerChanged(let p):
+            var b = breakers[p.model] ?? BreakerView(state: .closed, reason: "", reopensAtMs: nil, trips: 0, failures: 0)
+            b.state = p.to
+            b.reason = p.reason
+            b.reopensAtMs = p.cooldownMs.map { t + $0 }
+            if p.to == .open {
+                b.trips += 1
+                breakerTrips += 1
+            }
+            if p.to == .closed { b.failures = 0 }
+            breakers[p.model] = b
+            note(event, p.to == .open ? .error : .info, "breaker \(p.model): \(p.from.rawValue) → \(p.to.rawValue) (\(p.reason))")
+
+        case .rateLimit(let snap):
+            rateLimits[snap.provider] = snap
+
+        case .throttled(let p):
+            note(event, .info, "\(p.step): waiting \(p.waitMs) ms for \(p.provider) rate limit (\(p.reason))")
+
+        case .qualityScored(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            steps[p.step]!.quality = p.report
+            let verdict = p.report.passed ? "pass" : "below \(fmt(p.report.threshold))"
+            note(event, p.report.passed ? .info : .warn, "\(p.step) scored \(fmt(p.report.score)) on \(p.model) (\(verdict))")
+
+        case .subtasksPlanned(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            // Remove children from an earlier decomposition (a rerun).
+            for child in steps[p.step]!.children where steps[child]?.title != nil && child.contains("/") {
+                steps.removeValue(forKey: child)
+            }
+            steps[p.step]!.children.removeAll { $0.contains("/") }
+            let parent = steps[p.step]!
+            var insertAt = (steps.index(forKey: p.step) ?? steps.count - 1) + 1
+            for sub in p.subtasks {
+                let id = "\(p.step)/\(sub.id)"
+                let child = StepState(
+                    id: id, phase: parent.phase, title: sub.title, parent: p.step,
+                    dependsOn: sub.dependsOn.map { "\(p.step)/\($0)" }, plannedModel: parent.model, model: parent.model)
+                steps.updateValue(child, forKey: id, insertingAt: insertAt)
+                insertAt += 1
+                steps[p.step]!.children.append(id)
+            }
+            note(event, .info, "\(p.step): \(p.subtasks.count) subtasks (\(p.source))")
+
+        case .candidateChosen(let p):
+            guard steps[p.step] != nil, let chosen = steps[p.chosen] else { return unknown(event) }
+            steps[p.step]!.chosenCandidate = p.chosen
+            steps[p.step]!.output = chosen.output
+            steps[p.step]!.model = chosen.model
+            steps[p.step]!.quality = chosen.quality
+            let list = p.scores.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value))" }.joined(separator: ", ")
+            note(event, .info, "\(p.step): kept \(p.chosen) [\(list)]")
+
+        case .stepDone(let p):
+            guard var s = steps[p.step] else { return unknown(event) }
+            s.status = .done
+            s.finishedMs = t
+            s.model = p.model
+            if !s.children.isEmpty && s.chosenCandidate == nil {
+                // Decomposed step: its output is its subtasks' outputs in order.
+                let subs = s.children.compactMap { steps[$0] }.filter { $0.id.contains("/") }
+                if !subs.isEmpty {
+                    s.output = subs.map { "### \($0.title)\n\n\($0.output)" }.joined(separator: "\n\n")
+                }
+            }
+            s.lastError = nil
+            steps[p.step] = s
+
+        case .stepFailed(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            steps[p.step]!.status = .failed
+            steps[p.step]!.finishedMs = t
+            steps[p.step]!.lastError = p.reason
+            steps[p.step]!.lastErrorClass = p.errorClass
+            note(event, .error, "\(p.step) failed: \(p.reason)")
+
+        case .stepSkipped(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            steps[p.step]!.status = .skipped
+            note(event, .info, "\(p.step) skipped: \(p.reason)")
+
+        case .paused(let p):
+            status = .paused
+            note(event, .info, "paused" + (p.inFlight.isEmpty ? "" : " (\(p.inFlight.joined(separator: ", ")): \(p.note))"))
+
+        case .resumed:
+            status = .running
+            note(event, .info, "resumed")
+
+        case .modelSwapped(let p):
+            swaps += 1
+            steps[p.step]?.plannedModel = p.to
+            if steps[p.step]?.status != .running { steps[p.step]?.model = p.to }
+            note(event, .info, "\(p.step): model \(p.from) → \(p.to)" + (p.restarted ? " (restarted)" : ""))
+
+        case .stepReset(let p):
+            for id in p.reset {
+                guard var s = steps[id] else { continue }
+                s.status = .pending
+                s.output = ""
+                s.splices = []
+                s.quality = nil
+                s.finishedMs = nil
+                s.lastError = nil
+                s.chosenCandidate = nil
+                steps[id] = s
+                for child in s.children {
+                    steps[child]?.status = .pending
+                    steps[child]?.output = ""
+                    steps[child]?.quality = nil
+                }
+            }
+            if status.isTerminal { status = .running }
+            note(event, .info, "retry \(p.step): \(p.reset.count) step(s) will run again")
+
+        case .runFinished(let p):
+            status = .succeeded
+            endReason = p.reason
+            note(event, .info, "run succeeded" + (p.reason.map { ": \($0)" } ?? ""))
+
+        case .runFailed(let p):
+            status = .failed
+            endReason = p.reason
+            note(event, .error, "run failed: \(p.reason ?? "unknown reason")")
+
+        case .runCancelled(let p):
+            status = .cancelled
+            endReason = p.reason
+            for (id, s) in steps where s.status == .running || s.status == .retrying {
+                steps[id]?.status = .failed
+                steps[id]?.lastError = "cancelled"
+            }
+            note(event, .warn, "run cancelled" + (p.reason.map { ": \($0)" } ?? ""))
+        }
+    }
+
+    private mutating func unknown(_ event: RunEvent) {
+        anomalies += 1
+        note(event, .warn, "event \(event.typeName) for unknown step \(event.kind.stepID ?? "?")")
+    }
+
+    private mutating func note(_ event: RunEvent, _ level: LogEntry.Level, _ text: String) {
+        log.append(LogEntry(seq: event.seq, elapsedMs: event.elapsedMs, level: level, text: text))
+        if log.count > logLimit { log.removeFirst(log.count - logLimit) }
+    }
+
+    private func fmt(_ x: Double) -> String {
+        let v = (x * 100).rounded() / 100
+        return String(v)
+    }
+
+    /// Marks a run whose journal ends without a terminal event (crash, kill).
+    public mutating func markInterruptedIfOpen() {
+        if !status.isTerminal {
+            status = .interrupted
+            for (id, s) in steps where s.status == .running || s.status == .retrying {
+                steps[id]?.status = .pending
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+/// The end-of-run summary: the last line of `ymera run --json`, the history row, the footer of a
+/// finished run. Computed from `RunState`, so it is the same wherever it is shown.
+public struct RunSummary: Codable, Sendable, Hashable {
+    public struct PhaseSummary: Codable, Sendable, Hashable {
+        public var name: String
+        public var phase: Phase
+        public var model: ModelID
+        public var attempts: Int
+        public var status: StepStatus
+        public var score: Double?
+        public var tokens: Int
+        public var cost: Cost
+        public var durationMs: Int?
+        public var subtasks: Int
+    }
+
+    public var type: String = "summary"
+    public var runID: String
+    public var task: String
+    public var status: RunStatus
+    public var reason: String?
+    public var strategy: Strategy?
+    public var serving: ServingKind?
+    public var phases: [PhaseSummary]
+    public var retries: Int
+    public var fallbacks: Int
+    public var breakerTrips: Int
+    public var swaps: Int
+    public var refinements: Int
+    public var tokens: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var tokensEstimated: Bool
+    public var costUSD: Double
+    /// False when some tokens came from models with no known price.
+    public var costComplete: Bool
+    public var cost: String
+    public var durationMs: Int
+    public var score: Double?
+}
+
+extension RunState {
+    public var summary: RunSummary {
+        let top = steps.values.filter { $0.parent == nil }
+        return RunSummary(
+            runID: runID, task: task, status: status, reason: endReason, strategy: plan?.strategy,
+            serving: plan?.serving,
+            phases: top.map { s in
+                // A parent's attempts include its children's (subtasks and candidates).
+                let kids = s.children.compactMap { steps[$0] }
+                let childUsage = kids.reduce(0) { $0 + $1.usage.totalTokens }
+                let childCost = kids.reduce(Cost.zero) { $0 + $1.cost }
+                return RunSummary.PhaseSummary(
+                    name: s.id, phase: s.phase, model: s.model, attempts: s.attempts + kids.reduce(0) { $0 + $1.attempts },
+                    status: s.status, score: s.quality?.score.rounded(places: 3),
+                    tokens: s.usage.totalTokens + childUsage, cost: s.cost + childCost, durationMs: s.durationMs,
+                    subtasks: s.children.filter { $0.contains("/") }.count)
+            },
+            retries: retries, fallbacks: fallbacks, breakerTrips: breakerTrips, swaps: swaps, refinements: refinements,
+            tokens: usage.totalTokens, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens + usage.reasoningTokens,
+            tokensEstimated: usage.estimated, costUSD: cost.money.dollars, costComplete: cost.isFullyPriced,
+            cost: cost.display, durationMs: elapsedMs, score: score?.rounded(places: 3))
+    }
+}
+
+extension Double {
+    public func rounded(places: Int) -> Double {
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        return (self * scale).rounded() / scale
+    }
+}

@@ -1,0 +1,2 @@
+// YmeraLocal — see design.md. Filled in by its issue.
+import YmeraCore

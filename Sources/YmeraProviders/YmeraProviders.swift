@@ -1,0 +1,2 @@
+// YmeraProviders — see design.md. Filled in by its issue.
+import YmeraCore

@@ -1,0 +1,2 @@
+// YmeraQuality — see design.md. Filled in by its issue.
+import YmeraCore

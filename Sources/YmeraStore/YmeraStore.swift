@@ -1,0 +1,2 @@
+// YmeraStore — see design.md. Filled in by its issue.
+import YmeraCore

@@ -1,0 +1,2 @@
+// YmeraTUI — see design.md. Filled in by its issue.
+import YmeraCore

@@ -1,0 +1,2 @@
+// Tests for YmeraConfig live in this folder.
+import Testing

@@ -1,0 +1,2 @@
+// Tests for YmeraCore live in this folder.
+import Testing

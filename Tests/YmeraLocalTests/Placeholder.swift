@@ -1,0 +1,2 @@
+// Tests for YmeraLocal live in this folder.
+import Testing

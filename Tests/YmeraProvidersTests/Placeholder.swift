@@ -1,0 +1,2 @@
+// Tests for YmeraProviders live in this folder.
+import Testing

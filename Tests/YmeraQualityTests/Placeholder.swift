@@ -1,0 +1,2 @@
+// Tests for YmeraQuality live in this folder.
+import Testing

@@ -1,0 +1,2 @@
+// Tests for YmeraStore live in this folder.
+import Testing

@@ -1,0 +1,2 @@
+// Tests for YmeraTUI live in this folder.
+import Testing

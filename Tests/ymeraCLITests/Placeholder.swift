@@ -1,0 +1,2 @@
+// Tests for ymeraCLI live in this folder.
+import Testing
