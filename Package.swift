@@ -9,6 +9,10 @@ let package = Package(
     products: [
         .executable(name: "ymera", targets: ["ymera"]),
         .library(name: "YmeraCore", targets: ["YmeraCore"]),
+        // Libraries exported for the Benchmarks package.
+        .library(name: "YmeraStore", targets: ["YmeraStore"]),
+        .library(name: "YmeraTUI", targets: ["YmeraTUI"]),
+        .library(name: "YmeraProviders", targets: ["YmeraProviders"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -83,7 +87,10 @@ let package = Package(
         // Canvas, views, keymap, themes, app state; the one curses Terminal.
         .target(
             name: "YmeraTUI",
-            dependencies: ["YmeraCore", "YmeraConfig", "CNcursesw"]
+            dependencies: [
+                "YmeraCore", "YmeraConfig", "CNcursesw",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
         ),
         // Command line: wires the parts together.
         .executableTarget(

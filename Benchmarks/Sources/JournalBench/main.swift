@@ -1,0 +1,2 @@
+// JournalBench — prints figures; filled in with its issue.
+print("JournalBench: not written yet")
