@@ -434,6 +434,28 @@ struct EngineGraphTests {
     }
 }
 
+extension EngineGraphTests {
+    @Test func resumeInTheMiddleOfGenerationKeepsFinishedSubtasks() async throws {
+        let clock = VirtualClock()
+        let p = try plan(seed: 5)
+        let (events, _) = await (try engine(SimulatedProvider(clock: clock), clock: clock)).collect(p)
+        // Crash right after the first subtask of generation finished.
+        let cut = try #require(events.firstIndex { $0.typeName == "step_done" && $0.kind.stepID == "generation/1" })
+        var prior = RunState.replay(events[...cut])
+        prior.markInterruptedIfOpen()
+        let clock2 = VirtualClock()
+        let client = ScriptedClient(clock: clock2) { _, _, req in
+            req.context.stepID == "generation/1" || req.context.phase == .planning || req.context.phase == .research
+                ? .fail(ModelFailure(.badRequest, "finished before the crash: must not run again")) : .ok("after resume: \(req.context.stepID)")
+        }
+        let (more, final) = await (try engine(client, clock: clock2)).collect(p, resume: ResumePoint(prior: prior))
+        #expect(final.status == .succeeded)
+        #expect(!more.contains { $0.typeName == "subtasks_planned" }, "the recorded subtasks are reused")
+        #expect(final.steps["generation/1"]?.output == prior.steps["generation/1"]?.output)
+        #expect(final.steps["generation/2"]?.output == "after resume: generation/2")
+    }
+}
+
 @Suite("Engine under simulated faults")
 struct EngineFaultTests {
     @Test func thirtyPercentFaultsAreHealed() async throws {

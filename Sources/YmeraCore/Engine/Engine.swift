@@ -513,16 +513,24 @@ final class RunExecution: Sendable {
 
     /// Generation split into the planning phase's subtasks, run as a graph with a concurrency limit.
     func runDecomposed(_ step: PlanStep) async -> Bool {
-        let planText = step.dependsOn.compactMap { id in m.withLock { $0.state.steps[id] } }.first { $0.phase == .planning }?.output ?? ""
-        var parsed = SubtaskParser().parse(planText)
-        var source = "planning output"
-        if parsed.subtasks.count < 2 {
-            parsed = .init(subtasks: [Subtask(id: "1", title: "The whole task")], dropped: [])
-            source = "no subtasks in the plan: whole task as one"
-        } else if !parsed.dropped.isEmpty {
-            source += "; dropped forward dependencies \(parsed.dropped.joined(separator: ", "))"
+        var parsed: SubtaskParser.Result
+        var finishedBefore: [String] = []
+        if let recorded = resumedSubtasks(of: step.id) {
+            // Resuming: the subtasks were planned before the interruption; finished ones are kept.
+            parsed = .init(subtasks: recorded.subtasks, dropped: [])
+            finishedBefore = recorded.done
+        } else {
+            let planText = step.dependsOn.compactMap { id in m.withLock { $0.state.steps[id] } }.first { $0.phase == .planning }?.output ?? ""
+            parsed = SubtaskParser().parse(planText)
+            var source = "planning output"
+            if parsed.subtasks.count < 2 {
+                parsed = .init(subtasks: [Subtask(id: "1", title: "The whole task")], dropped: [])
+                source = "no subtasks in the plan: whole task as one"
+            } else if !parsed.dropped.isEmpty {
+                source += "; dropped forward dependencies \(parsed.dropped.joined(separator: ", "))"
+            }
+            emit(.subtasksPlanned(.init(step: step.id, subtasks: parsed.subtasks, source: source)))
         }
-        emit(.subtasksPlanned(.init(step: step.id, subtasks: parsed.subtasks, source: source)))
         var sched: StepScheduler
         do {
             sched = try StepScheduler(nodes: parsed.subtasks.map { ($0.id, $0.dependsOn) }, limit: engine.config.subtaskConcurrency)
@@ -530,6 +538,7 @@ final class RunExecution: Sendable {
             emit(.stepFailed(.init(step: step.id, errorClass: .badRequest, reason: "subtasks: \(error)")))
             return false
         }
+        for id in finishedBefore { sched.markDone(id) }
         let byID = Dictionary(uniqueKeysWithValues: parsed.subtasks.map { ($0.id, $0) })
         await withTaskGroup(of: (String, Bool).self) { group in
             var bound = 0
@@ -580,6 +589,22 @@ final class RunExecution: Sendable {
         _ = report
         emit(.stepDone(.init(step: step.id, model: model, outputChars: combined.count)))
         return true
+    }
+
+    /// On a resumed run, the subtasks a step had planned before the interruption and those that
+    /// finished; nil when the step has none recorded (or is being run again on purpose).
+    func resumedSubtasks(of stepID: String) -> (subtasks: [Subtask], done: [String])? {
+        guard let resume, !resume.rerun.contains(stepID) else { return nil }
+        let prior = resume.prior
+        guard let parent = prior.steps[stepID] else { return nil }
+        let children = parent.children.filter { $0.hasPrefix(stepID + "/") }.compactMap { prior.steps[$0] }
+        guard !children.isEmpty else { return nil }
+        let prefix = stepID + "/"
+        let subtasks = children.map { c in
+            Subtask(id: String(c.id.dropFirst(prefix.count)), title: c.title, dependsOn: c.dependsOn.map { String($0.dropFirst(prefix.count)) })
+        }
+        let done = children.filter { $0.status == .done }.map { String($0.id.dropFirst(prefix.count)) }
+        return (subtasks, done)
     }
 
     /// Waits for one child of a group, handing clock participation over from the child.
