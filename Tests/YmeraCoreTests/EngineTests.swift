@@ -486,3 +486,21 @@ struct EngineFaultTests {
         #expect(trips > 0)
     }
 }
+
+@Suite("Engine: learning")
+struct EngineLearningTests {
+    @Test func everyRunIsRecordedAndFeedsTheRecommender() async throws {
+        let history = InMemoryExecutionHistory()
+        for seed in UInt64(1)...3 {
+            let clock = VirtualClock()
+            let e = Engine(catalog: try testCatalog(), client: SimulatedProvider(clock: clock), validator: FixedValidator(), clock: clock, history: history)
+            _ = await e.collect(try plan(strategy: .cascade, seed: seed))
+        }
+        let records = await history.records
+        #expect(records.count == 3)
+        #expect(records.allSatisfy { $0.succeeded && $0.strategy == .cascade && $0.taskType == .code })
+        #expect(records[0].modelsByStep.keys.sorted() == ["draft", "polish", "refine", "validate"])
+        let rec = await Recommender(history: history).recommend(for: IntentAnalyzer().analyze(restTask))
+        #expect(rec?.strategy == .cascade && rec?.similarRuns == 3)
+    }
+}

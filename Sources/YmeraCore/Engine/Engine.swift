@@ -289,7 +289,7 @@ final class RunExecution: Sendable {
             scheduler = try StepScheduler(nodes: plan.steps.map { ($0.id, $0.dependsOn) }, limit: max(1, plan.steps.count))
         } catch {
             emit(.runFailed(.init(reason: "invalid plan: \(error)")))
-            return finish()
+            return await finish()
         }
         for id in keep { scheduler.markDone(id) }
         if let resume, !resume.rerun.isEmpty {
@@ -374,23 +374,28 @@ final class RunExecution: Sendable {
                 emit(.runFailed(.init(reason: why)))
             }
         }
-        return finish()
+        return await finish()
     }
 
-    func finish() -> RunState {
+    func finish() async -> RunState {
         let state = m.withLock { s -> RunState in
             s.finished = true
             return s.state
         }
-        continuation.finish()
-        clock.leave()
+        // The learning system remembers the run before anyone sees it end.
         if let history = engine.history, let plan = state.plan {
             let record = ExecutionRecord(
                 runID: plan.runID, taskType: plan.intent.taskType, complexity: plan.intent.complexity, strategy: plan.strategy,
                 modelsByStep: Dictionary(uniqueKeysWithValues: state.steps.values.filter { $0.parent == nil }.map { ($0.id, $0.model) }),
                 score: state.score, durationMs: state.elapsedMs, cost: state.cost, succeeded: state.status == .succeeded, finishedAt: Date())
-            Task { try? await history.record(record) }
+            do {
+                try await history.record(record)
+            } catch {
+                engine.logger.warning("could not record the run for recommendations: \(error)")
+            }
         }
+        continuation.finish()
+        clock.leave()
         return state
     }
 
