@@ -34,6 +34,23 @@ public struct SecurityRule: Sendable, Hashable {
 public enum SecurityRules {
     static let sqlVerb = #"(?i:\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+table)\b)"#
 
+    /// String-built SQL, for each quote character separately (a `'` inside a `"…"` string is content).
+    static let sqlPatterns: [String] = {
+        var p: [String] = []
+        for q in ["\"", "'"] {
+            let body = "[^\(q)]*"
+            p.append("\\bf\(q)\(body)" + sqlVerb + "\(body)\\{")  // f"SELECT … {x}"
+            p.append("\(q)\(body)" + sqlVerb + "\(body)\(q)\\s*\\+\\s*[\\w(]")  // "SELECT …" + x
+            p.append("\\+\\s*\(q)\(body)" + sqlVerb)  // x + "… WHERE"
+            p.append("\(q)\(body)" + sqlVerb + "\(body)%[sd]\(body)\(q)\\s*%")  // "… %s" % x
+            p.append("\(q)\(body)" + sqlVerb + "\(body)\\{\\w*\\}\(body)\(q)\\s*\\.format\\s*\\(")  // .format
+        }
+        p.append("`[^`]*" + sqlVerb + "[^`]*\\$\\{")  // JS template literal
+        p.append(#"(?i)\bString\.format\s*\(\s*"[^"]*\b(select|insert|update|delete)\b"#)
+        p.append(#"(?i)sprintf\s*\([^,]+,\s*"[^"]*\b(select|insert|update|delete)\b[^"]*%s"#)
+        return p
+    }()
+
     public static let all: [SecurityRule] = [
         SecurityRule(
             id: "shell-true", languages: [.python], severity: .high,
@@ -60,16 +77,7 @@ public enum SecurityRules {
         SecurityRule(
             id: "sql-string-build", languages: [], severity: .high,
             message: "SQL built by string concatenation or formatting: SQL injection; use parameters",
-            patterns: [
-                #"\bf["'][^"']*"# + sqlVerb + #"[^"']*\{"#,  // f-string
-                #"["'`][^"'`]*"# + sqlVerb + #"[^"'`]*["'`]\s*\+\s*[\w(]"#,  // "SELECT ..." + x
-                #"\+\s*["'`][^"'`]*"# + sqlVerb,  // x + "SELECT ..."
-                #"["'][^"']*"# + sqlVerb + #"[^"']*%[sd][^"']*["']\s*%"#,  // "... %s" % x
-                #"["'][^"']*"# + sqlVerb + #"[^"']*\{\w*\}[^"']*["']\s*\.format\s*\("#,  // .format
-                #"`[^`]*"# + sqlVerb + #"[^`]*\$\{"#,  // JS template literal
-                #"(?i)\bString\.format\s*\(\s*"[^"]*\b(select|insert|update|delete)\b"#,
-                #"(?i)sprintf\s*\([^,]+,\s*"[^"]*\b(select|insert|update|delete)\b[^"]*%s"#,
-            ],
+            patterns: sqlPatterns,
             banditIDs: ["B608"]),
         SecurityRule(
             id: "hardcoded-secret", languages: [], severity: .high,
