@@ -122,8 +122,10 @@ struct CodeAnalyzer: Sendable {
         var tests: TestRunResult?
         if options.runTests {
             let isolation = await NetworkIsolationProbe.shared.result(systemPath: runner.systemPath)
+            var sandboxed = runner
+            sandboxed.canIsolateNetwork = isolation.0
             let testRunner = SandboxTestRunner(
-                locator: locator, runner: runner, timeout: options.testTimeout, memoryKiB: options.testMemoryKiB,
+                locator: locator, runner: sandboxed, timeout: options.testTimeout, memoryKiB: options.testMemoryKiB,
                 isolation: isolation)
             tests = await testRunner.run(blocks)
         }
