@@ -124,6 +124,19 @@ import YmeraCore
         }
     }
 
+    @Test func ruffFindsUndefinedNamesWhenInstalled() async {
+        let r = await Fixture.analyze("import os\n\n\ndef f():\n    return undefined_name\n", as: "u.py")
+        let dim = r.report.dimensions.first { $0.name == "lint" }
+        if Fixture.has("ruff") {
+            #expect(r.report.findings.contains { $0.source == "ruff" && $0.rule == "F821" && $0.line == 5 && $0.severity == .high })
+            #expect(r.report.findings.contains { $0.source == "ruff" && $0.rule == "F401" && $0.line == 1 })
+            #expect((dim?.score ?? 1) < 1)
+        } else {
+            #expect(dim?.score == nil)
+            #expect(dim?.detail.contains("ruff not installed") == true)
+        }
+    }
+
     @Test func cleanCodeScoresFullSecurity() async {
         let r = await Fixture.analyze("def add(a, b):\n    return a + b\n", as: "m.py")
         #expect(r.report.dimensions.first { $0.name == "security" }?.score == 1)

@@ -39,7 +39,9 @@ struct ExternalAnalyzers: Sendable {
         if let err = out.errors?.first, out.results.isEmpty {
             return .failed("bandit could not scan: \(err.reason ?? "error")")
         }
-        let findings = out.results.map { res in
+        // `assert` is how pytest tests are written: B101 in a test file is not a finding.
+        let results = block.isTest ? out.results.filter { $0.test_id != "B101" } : out.results
+        let findings = results.map { res in
             let sev: QualityFinding.Severity =
                 switch res.issue_severity.uppercased() {
                 case "HIGH": .high
@@ -120,7 +122,10 @@ struct ExternalAnalyzers: Sendable {
         }
         return .ran(items.map { i in
             let code = i.code ?? "ruff"
-            let sev: QualityFinding.Severity = code.hasPrefix("F8") || code.hasPrefix("E9") ? .medium : .low
+            // Names that fail at run time (undefined, used before assignment) and parse errors are bugs.
+            let sev: QualityFinding.Severity =
+                ["F821", "F822", "F823", "F704", "F706"].contains(code) || code.hasPrefix("E9") ? .high
+                : ["F811", "F632", "F601", "F602"].contains(code) || code.hasPrefix("F7") ? .medium : .low
             return QualityFinding(rule: code, source: "ruff", severity: sev, line: i.location.map { block.startLine + $0.row - 1 }, message: i.message)
         }, tool: "ruff")
     }

@@ -31,7 +31,7 @@ struct SandboxTestRunner: Sendable {
     }
 
     var sandboxDescription: String {
-        "temp dir, \(timeout) wall clock, \(memoryKiB / 1024) MiB address space, clean env; \(isolation.1)"
+        "temp dir, \(timeout.components.seconds) s wall clock, \(memoryKiB / 1024) MiB address space, clean env; \(isolation.1)"
     }
 
     func run(_ blocks: [CodeBlock]) async -> TestRunResult? {
@@ -127,7 +127,7 @@ struct SandboxTestRunner: Sendable {
         if r.timedOut {
             return TestRunResult(
                 status: .failed, framework: framework, passed: 0, failed: 0, errors: 1, lineCoverage: nil, coverageTool: nil,
-                sandbox: sandboxDescription, detail: "tests did not finish within \(timeout)", outputTail: tail)
+                sandbox: sandboxDescription, detail: "tests did not finish within \(timeout.components.seconds) s", outputTail: tail)
         }
         var passed = 0, failed = 0, errors = 0
         if framework == "pytest" {
@@ -187,7 +187,7 @@ struct SandboxTestRunner: Sendable {
         if r.timedOut {
             return TestRunResult(
                 status: .failed, framework: "node --test", passed: passed, failed: failed, errors: 1, lineCoverage: nil,
-                coverageTool: nil, sandbox: sandboxDescription, detail: "tests did not finish within \(timeout)", outputTail: tail)
+                coverageTool: nil, sandbox: sandboxDescription, detail: "tests did not finish within \(timeout.components.seconds) s", outputTail: tail)
         }
         if passed + failed == 0 { return notChecked("node --test", "node --test ran no tests (exit \(r.exitCode))") }
         return TestRunResult(

@@ -82,6 +82,10 @@ extension RealValidator.Result {
         o.append("")
         o.append("dimensions (weight, score — why):")
         for d in r.dimensions {
+            if d.name == "cap" {
+                o.append("  cap            \(s(d.detail))")
+                continue
+            }
             o.append("  \(d.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%.2f", d.weight))  \(pct(d.score).padding(toLength: 11, withPad: " ", startingAt: 0)) \(s(d.detail))")
         }
         let band = r.tolerance > 0 ? String(format: " (−%.2f judge tolerance)", r.tolerance) : ""
