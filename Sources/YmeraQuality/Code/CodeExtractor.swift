@@ -115,7 +115,7 @@ public enum CodeExtractor {
                 j += 1
             }
             let (tagLang, infoName) = parseInfo(info)
-            let name = infoName ?? nameFromPrecedingLine(lines, before: i)
+            let name = infoName ?? nameFromFirstLine(body.first) ?? nameFromPrecedingLine(lines, before: i)
             let code = body.joined(separator: "\n")
             var lang = tagLang
             var evidence = "fence tag"
@@ -184,6 +184,16 @@ public enum CodeExtractor {
 
     static func isFileName(_ s: String) -> Bool {
         s.range(of: #"^[\w./-]+\.[A-Za-z0-9]{1,6}$"#, options: .regularExpression) != nil
+    }
+
+    /// A first-line comment naming the file: `# file: app.py`, `// filename: app.js`, `-- file: q.sql`.
+    static func nameFromFirstLine(_ line: String?) -> String? {
+        guard let l = line?.trimmingCharacters(in: .whitespaces) else { return nil }
+        let pattern = #"^(#|//|--|/\*)\s*(file(name)?|path)\s*:\s*([\w./-]+\.[A-Za-z0-9]{1,6})\b"#
+        guard let re = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else { return nil }
+        let ns = l as NSString
+        guard let m = re.firstMatch(in: l, range: NSRange(location: 0, length: ns.length)) else { return nil }
+        return ns.substring(with: m.range(at: 4))
     }
 
     /// A heading or label just above a fence: `**app.py**`, `### tests/test_app.py`, `File: app.py`, `# app.py`.
