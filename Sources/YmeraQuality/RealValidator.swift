@@ -116,8 +116,13 @@ public struct RealValidator: QualityValidator {
         let runner = ToolRunner(searchPath: locator.searchPath)
         let wholeFileLanguage = fileName.flatMap { n in n.contains(".") ? CodeLanguage.from(tag: (n as NSString).pathExtension) : nil }
         let blocks = CodeExtractor.extract(input.output, fileName: wholeFileLanguage != nil ? fileName : nil)
-        let codePhase = [.generation, .refinement, .validation].contains(input.phase)
-        let resolvedKind: Kind = kind ?? ((!blocks.isEmpty && codePhase) || (input.intent.taskType == .code && codePhase) ? .code : .text)
+        // Code is measured where code is produced (generation, refinement) and wherever an answer
+        // carries code blocks outside planning/research/review; a code task's generation without any
+        // code is a failure ("no code found"), but its validation verdict is prose and scored as text.
+        let producesCode = [.generation, .refinement].contains(input.phase)
+        let mayCarryCode = producesCode || input.phase == .validation
+        let resolvedKind: Kind = kind
+            ?? ((!blocks.isEmpty && mayCarryCode) || (input.intent.taskType == .code && producesCode) ? .code : .text)
         let weights = Self.weights[resolvedKind] ?? [:]
         func dim(_ name: String, _ score: Double?, _ detail: String) -> QualityDimension {
             QualityDimension(name: name, score: score.map { min(1, max(0, $0)) }, weight: weights[name] ?? 0, detail: detail)

@@ -84,4 +84,35 @@ import YmeraCore
         #expect(final.refinements == 1)
         #expect(final.steps["generation"]?.output.contains("shell=True") == false)
     }
+
+    @Test func aWholeSimulatedCodeRunPassesTheRealValidatorHonestly() async throws {
+        // The simulated provider writes Python with a pytest file: the real validator parses it, runs
+        // its test in the sandbox and scores every phase; nothing about the simulation is special-cased.
+        let clock = VirtualClock()
+        let task = "Write a Python function that parses a payload with validation"
+        let catalog = try Self.catalog()
+        let plan = try Planner(catalog: catalog, available: catalog.models).plan(
+            task: task, intent: IntentAnalyzer().analyze(task),
+            options: PlanOptions(strategy: .multiModel, seed: 5, runID: "run-sim"))
+        let engine = Engine(
+            catalog: catalog, client: SimulatedProvider(clock: clock),
+            validator: RealValidator(options: .init(testTimeout: .seconds(30))), clock: clock)
+        let handle = engine.start(plan)
+        var events: [RunEvent] = []
+        for await e in handle.events { events.append(e) }
+        let final = await handle.finalState()
+        let reports = events.compactMap { if case .qualityScored(let q) = $0.kind { q } else { nil } }
+        #expect(final.status == .succeeded)
+        #expect(!reports.isEmpty)
+        #expect(reports.allSatisfy { $0.report.validator == "ymera-quality" })
+        let generation = reports.first { $0.step.hasPrefix("generation") }?.report
+        let syntax = generation?.dimensions.first { $0.name == "syntax" }
+        let tests = generation?.dimensions.first { $0.name == "tests" }
+        if Fixture.has("python3") {
+            #expect(syntax?.score == 1, "\(syntax?.detail ?? "")")
+            #expect(tests?.score == 1, "\(tests?.detail ?? "")")
+        } else {
+            #expect(syntax?.score == nil)
+        }
+    }
 }

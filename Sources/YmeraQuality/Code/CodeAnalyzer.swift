@@ -113,7 +113,7 @@ struct CodeAnalyzer: Sendable {
 
             results.append(BlockAnalysis(
                 language: block.language, fileName: block.fileName, startLine: block.startLine,
-                lineCount: block.code.components(separatedBy: "\n").count, languageEvidence: block.languageEvidence,
+                lineCount: block.code.hasSuffix("\n") ? block.code.components(separatedBy: "\n").count - 1 : block.code.components(separatedBy: "\n").count, languageEvidence: block.languageEvidence,
                 isTest: block.isTest, syntax: outcome.result, functions: functions, complexityDetail: complexityDetail,
                 syntaxFindings: outcome.findings, securityFindings: security, lintFindings: lint,
                 complexityFindings: complexityFindings, analyzers: analyzers))
