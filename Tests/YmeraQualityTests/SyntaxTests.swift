@@ -36,6 +36,12 @@ import YmeraCore
         Sample(file: "run.sh", tool: "bash",
                good: "#!/bin/bash\nset -euo pipefail\nif [ -n \"${1:-}\" ]; then\n  echo \"$1\"\nfi\n",
                bad: "#!/bin/bash\nif [ -n \"$1\" ]; then\n  echo hi\n", badLine: 4),
+        Sample(file: "Main.java", tool: "javac",
+               good: "import com.example.Missing;\npublic class Main {\n    public static void main(String[] a) { System.out.println(1); }\n}\n",
+               bad: "public class Main {\n    int f() { return 1 + ; }\n}\n", badLine: 2),
+        Sample(file: "main.rs", tool: "rustfmt",
+               good: "use serde::Deserialize;\nfn main() {   let x=1; println!(\"{}\", x); }\n",
+               bad: "fn main() {\n    let x = 1 +;\n}\n", badLine: 2),
         Sample(file: "data.json", tool: "python3",
                good: "{\"a\": [1, 2, 3]}\n", bad: "{\"a\": [1, 2,\n 3,]\n}\n", badLine: 2),
     ]
@@ -97,7 +103,7 @@ import YmeraCore
     }
 
     @Test func languagesWithoutAParseOnlyCheckerSayNotChecked() async {
-        let r = await Fixture.analyze("fn main() { println!(\"hi\"); }\n", as: "main.rs")
+        let r = await Fixture.analyze("let x: number = 1;\n", as: "main.ts")
         #expect(r.code?.blocks.first?.syntax.status == .notChecked)
         #expect(r.report.dimensions.first { $0.name == "syntax" }?.score == nil)
     }

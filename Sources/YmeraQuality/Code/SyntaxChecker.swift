@@ -39,9 +39,10 @@ struct SyntaxChecker: Sendable {
         case .typescript:
             return notChecked("no parse-only TypeScript checker (tsc type-checks whole projects); not checked")
         case .rust:
-            return notChecked("rustc has no parse-only mode on stable; not checked")
+            return await rust(block, file: file, in: dir)
         case .java:
-            return notChecked("javac compiles whole programs (no parse-only mode); not checked")
+            // javac stops after parsing when told to: imports of absent libraries are not errors then.
+            return await generic(block, file: file, dir: dir, candidates: ["javac"], args: { _ in ["-XDshould-stop.ifNoError=PARSE", "-d", "javac-out", file.lastPathComponent] }, label: "javac (parse only)")
         case .sql:
             return notChecked("SQL dialects differ; no dialect-neutral parser installed; not checked")
         case .unknown:
@@ -92,6 +93,33 @@ struct SyntaxChecker: Sendable {
         return Outcome(
             result: SyntaxResult(status: .passed, tool: tool, detail: "parsed and compiled by python3 \(out.python)"),
             findings: [], pythonFunctions: out.functions?.map { ($0.name, $0.line, $0.complexity) })
+    }
+
+    /// rustfmt parses the file without resolving crates (rustc has no parse-only mode on stable).
+    /// It exits 1 both for a syntax error and for a formatting difference: only `error:` with a
+    /// `--> file:line:col` location counts as a syntax error.
+    private func rust(_ block: CodeBlock, file: URL, in dir: URL) async -> Outcome {
+        guard let rustfmt = locator.find("rustfmt") else { return notChecked("rustfmt not found on PATH; not checked") }
+        let r = await runner.run(rustfmt, ["--edition", "2021", "--check", file.lastPathComponent], in: dir, limits: .init(timeout: timeout))
+        if let o = timedOutOrFailedToStart(r, "rustfmt") { return o }
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        var findings: [QualityFinding] = []
+        for (i, l) in lines.enumerated() where l.hasPrefix("error") {
+            let loc = lines[(i + 1)...].prefix(2).first { $0.contains("--> ") }
+            let n = loc.flatMap { l in l.split(separator: ":").dropFirst().first.flatMap { Int($0) } }
+            findings.append(QualityFinding(
+                rule: "syntax-error", source: "rustfmt", severity: .high, line: n.map { block.startLine + $0 - 1 },
+                message: String(l.drop { $0 != ":" }.dropFirst()).trimmingCharacters(in: .whitespaces)))
+        }
+        let tool = "rustfmt --check (parser)"
+        if r.exitCode == 0 || (findings.isEmpty && (r.stdout.contains("Diff in") || r.stderr.isEmpty)) {
+            return Outcome(result: SyntaxResult(status: .passed, tool: tool, detail: "parsed by rustfmt"), findings: [])
+        }
+        if findings.isEmpty {
+            return notChecked("rustfmt failed (\(lines.first ?? "exit \(r.exitCode)")); not checked")
+        }
+        return Outcome(
+            result: SyntaxResult(status: .failed, tool: tool, detail: "rustfmt: \(findings[0].message)"), findings: findings)
     }
 
     private func json(_ block: CodeBlock, file: URL, in dir: URL) async -> Outcome {

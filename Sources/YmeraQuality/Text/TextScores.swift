@@ -52,6 +52,9 @@ public enum TextScores {
     /// short answer is full credit, in a long one about half). The score is the weighted share, divided by
     /// 0.6 and capped at 1: an answer that covers 60% of the task's term weight counts as fully on topic.
     public static func relevance(task: String, output: String) -> Measure {
+        guard !task.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            return Measure(score: nil, detail: "no task given; not measured")
+        }
         let taskTerms = Array(Set(terms(task)))
         guard !taskTerms.isEmpty else { return Measure(score: nil, detail: "task has no content words; not measured") }
         let outTerms = terms(output)

@@ -91,6 +91,15 @@ public struct ToolRunner: Sendable {
                 break
             }
         }
+        // rustup proxies (~/.cargo/bin) find their toolchains through RUSTUP_HOME/CARGO_HOME, which
+        // also default to $HOME.
+        for dir in searchPath.split(separator: ":") where dir.hasSuffix("/.cargo/bin") {
+            let cargo = String(dir.dropLast("/bin".count))
+            let rustup = String(cargo.dropLast("/.cargo".count)) + "/.rustup"
+            env["CARGO_HOME"] = cargo
+            if FileManager.default.fileExists(atPath: rustup) { env["RUSTUP_HOME"] = rustup }
+            break
+        }
         for (k, v) in extra { env[k] = v }
         return env
     }
