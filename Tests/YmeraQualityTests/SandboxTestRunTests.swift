@@ -135,6 +135,15 @@ import YmeraCore
         }
         #expect(r.code?.tests?.passed == 1)
         #expect(r.code?.tests?.failed == 1)
+        #expect(r.code?.tests?.status == .failed)
+        // A node that prints a coverage report must have it read.
+        if r.code?.tests?.outputTail.contains("end of coverage report") == true {
+            let cov = r.code?.tests?.lineCoverage ?? -1
+            #expect(cov > 0 && cov <= 1)
+            #expect(r.code?.tests?.coverageTool?.contains("node") == true)
+        } else {
+            #expect(r.code?.tests?.lineCoverage == nil)
+        }
     }
 
     @Test func noTestsMeansNotRunNotPassed() async {

@@ -176,7 +176,10 @@ struct SandboxTestRunner: Sendable {
         // node reserves a large address space at start: give it 4× the memory limit.
         var l = limits
         l.memoryKiB = memoryKiB * 4
-        let r = await runner.run(node, ["--test"] + testFiles, in: scratch.url, limits: l)
+        var r = await runner.run(node, ["--test", "--experimental-test-coverage"] + testFiles, in: scratch.url, limits: l)
+        if r.stderr.contains("bad option") {  // node older than 18.15: no coverage
+            r = await runner.run(node, ["--test"] + testFiles, in: scratch.url, limits: l)
+        }
         if let e = r.launchError { return notChecked("node --test", "could not start: \(e)") }
         let text = r.stdout + "\n" + r.stderr
         let tail = text.split(separator: "\n").suffix(15).joined(separator: "\n")
@@ -190,10 +193,30 @@ struct SandboxTestRunner: Sendable {
                 coverageTool: nil, sandbox: sandboxDescription, detail: "tests did not finish within \(timeout.components.seconds) s", outputTail: tail)
         }
         if passed + failed == 0 { return notChecked("node --test", "node --test ran no tests (exit \(r.exitCode))") }
+        let coverage = Self.nodeLineCoverage(text, testFiles: Set(testFiles))
+        let covText = coverage.map { String(format: "; line coverage %.0f%% (node, mean over code files)", $0 * 100) }
+            ?? "; coverage not reported by this node"
         return TestRunResult(
             status: failed == 0 && r.exitCode == 0 ? .passed : .failed, framework: "node --test", passed: passed, failed: failed,
-            errors: 0, lineCoverage: nil, coverageTool: nil, sandbox: sandboxDescription,
-            detail: "node --test: \(passed) passed, \(failed) failed; coverage not measured for JavaScript", outputTail: tail)
+            errors: 0, lineCoverage: coverage, coverageTool: coverage == nil ? nil : "node --experimental-test-coverage",
+            sandbox: sandboxDescription, detail: "node --test: \(passed) passed, \(failed) failed\(covText)", outputTail: tail)
+    }
+
+    /// Rows of node's coverage table (`# file | line % | branch % | funcs % | uncovered`) for code files.
+    static func nodeLineCoverage(_ text: String, testFiles: Set<String>) -> Double? {
+        var values: [Double] = []
+        var inReport = false
+        for line in text.split(separator: "\n") {
+            if line.contains("start of coverage report") { inReport = true; continue }
+            if line.contains("end of coverage report") { break }
+            guard inReport else { continue }
+            let cols = line.drop { $0 == "#" || $0 == " " }.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cols.count >= 2, let pct = Double(cols[1]) else { continue }
+            let name = cols[0]
+            if name == "all files" || testFiles.contains(name) || name.contains(".test.") || name.contains(".spec.") { continue }
+            values.append(pct / 100)
+        }
+        return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
     }
 
     static func count(_ word: String, in s: String, equals: Bool = false) -> Int {
