@@ -35,6 +35,13 @@ struct ValidateCommand: AsyncParsableCommand {
     @Flag(help: "Do not run the tests the file contains.")
     var noTests = false
 
+    @Option(help: ArgumentHelp(
+        "A catalog model that also judges the file: it scores twice, its agreement is shown, and a noisy judge widens the pass band.",
+        valueName: "MODEL"))
+    var judge: String?
+
+    @OptionGroup var common: CommonOptions
+
     func validate() throws {
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
         guard FileManager.default.isReadableFile(atPath: file) else { throw ValidationError("cannot read \(file)") }
@@ -43,7 +50,7 @@ struct ValidateCommand: AsyncParsableCommand {
     func run() async throws {
         var options = RealValidator.Options()
         options.runTests = !noTests
-        let validator = RealValidator(options: options)
+        let validator = RealValidator(options: options, judge: try makeJudge())
         let result = try await validator.analyze(
             fileURL: URL(fileURLWithPath: file), task: task, kind: kind, requirements: requirements, threshold: threshold)
         if json {
@@ -56,6 +63,25 @@ struct ValidateCommand: AsyncParsableCommand {
             print(result.renderText())
         }
         if !result.report.passed { throw ExitCode(1) }
+    }
+
+    /// The judge from the catalog, served by the same clients as runs; refuses a model that cannot serve.
+    func makeJudge() throws -> ModelJudge? {
+        guard let judge else { return nil }
+        let context: AppContext
+        do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
+        let model: ModelInfo
+        do { model = try context.catalog.model(judge) } catch { throw CLIError.input("\(error)") }
+        guard let provider = context.catalog.provider(for: model) else {
+            throw CLIError.config("model \(model.id) has no provider in the catalog")
+        }
+        switch context.availability(of: model) {
+        case .missingKey(let env): throw CLIError.input("judge \(model.id) needs \(env) to be set")
+        case .localDown: throw CLIError.input("judge \(model.id) is a local model that is not running (`ymera local start`)")
+        case .ready, .simulated: break
+        }
+        let client = Wiring(context: context).client(clock: SystemClock(), faults: .init())
+        return ModelJudge(client: client, model: model, provider: provider)
     }
 }
 
