@@ -97,12 +97,40 @@ import YmeraCore
                 s.close()
             ```
             """
-        let (isolated, why) = await NetworkIsolationProbe.shared.result(systemPath: "/usr/bin:/bin")
+        let support = await SandboxProbe.shared.result(systemPath: "/usr/bin:/bin")
+        let (isolated, why) = (support.network, support.detail)
         let v = RealValidator(options: .init(useExternalAnalyzers: false, testTimeout: .seconds(20)))
         let r = await v.analyze(Fixture.input(answer), kind: .code)
         guard Fixture.has("python3") else { return }
         #expect(r.code?.tests?.sandbox.contains(why) == true)
         #expect(r.code?.tests?.status == (isolated ? .failed : .passed), "\(r.code?.tests?.outputTail ?? "")")
+    }
+
+    @Test func filesOutsideTheSandboxAreReadOnlyWhereTheMachineAllowsIt() async throws {
+        let name = "ymera-escape-\(UUID().uuidString)"
+        let answer = """
+            ```python test_escape.py
+            import os
+
+            def test_write_outside():
+                path = os.path.join(os.path.dirname(os.getcwd()), "\(name)")
+                with open(path, "w") as f:
+                    f.write("escaped")
+            ```
+            """
+        let support = await SandboxProbe.shared.result(systemPath: "/usr/bin:/bin")
+        let v = RealValidator(options: .init(useExternalAnalyzers: false, testTimeout: .seconds(20)))
+        let r = await v.analyze(Fixture.input(answer), kind: .code)
+        guard Fixture.has("python3") else { return }
+        let escaped = FileManager.default.temporaryDirectory.appendingPathComponent(name)
+        defer { try? FileManager.default.removeItem(at: escaped) }
+        if support.readOnlyFilesystem {
+            #expect(r.code?.tests?.status == .failed, "\(r.code?.tests?.outputTail ?? "")")
+            #expect(!FileManager.default.fileExists(atPath: escaped.path))
+            #expect(r.code?.tests?.sandbox.contains("read-only") == true)
+        } else {
+            #expect(r.code?.tests?.sandbox.contains("not protected") == true || !support.network)
+        }
     }
 
     @Test func memoryLimitStopsAGreedyTest() async {

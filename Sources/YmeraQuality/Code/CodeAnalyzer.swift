@@ -121,9 +121,10 @@ struct CodeAnalyzer: Sendable {
 
         var tests: TestRunResult?
         if options.runTests {
-            let isolation = await NetworkIsolationProbe.shared.result(systemPath: runner.systemPath)
+            let isolation = await SandboxProbe.shared.result(systemPath: runner.systemPath)
             var sandboxed = runner
-            sandboxed.canIsolateNetwork = isolation.0
+            sandboxed.canIsolateNetwork = isolation.network
+            sandboxed.canMakeFilesystemReadOnly = isolation.readOnlyFilesystem
             let testRunner = SandboxTestRunner(
                 locator: locator, runner: sandboxed, timeout: options.testTimeout, memoryKiB: options.testMemoryKiB,
                 isolation: isolation)

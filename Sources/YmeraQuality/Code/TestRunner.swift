@@ -1,28 +1,28 @@
 import Foundation
 import YmeraCore
 
-/// Remembers whether `unshare -rn` works on this machine (probed once per process).
-actor NetworkIsolationProbe {
-    static let shared = NetworkIsolationProbe()
-    private var cached: (Bool, String)?
-    func result(systemPath: String) async -> (Bool, String) {
+/// Remembers what the sandbox can do on this machine (probed once per process).
+actor SandboxProbe {
+    static let shared = SandboxProbe()
+    private var cached: ToolRunner.SandboxSupport?
+    func result(systemPath: String) async -> ToolRunner.SandboxSupport {
         if let c = cached { return c }
-        let r = await ToolRunner.probeNetworkIsolation(systemPath: systemPath)
+        let r = await ToolRunner.probeSandbox(systemPath: systemPath)
         cached = r
         return r
     }
 }
 
 /// Runs the tests an output provides (pytest/unittest files, node:test files) in a sandbox: a fresh
-/// temporary directory, a wall-clock and CPU limit, an address-space limit, no network where
-/// `unshare -rn` works, and a clean environment. Reports passed/failed and line coverage where the
+/// temporary directory, a wall-clock and CPU limit, an address-space limit, no network and a
+/// read-only filesystem outside that directory where user namespaces allow it, and a clean environment. Reports passed/failed and line coverage where the
 /// `coverage` module is installed.
 struct SandboxTestRunner: Sendable {
     let locator: ToolLocator
     let runner: ToolRunner
     let timeout: Duration
     let memoryKiB: Int
-    let isolation: (Bool, String)
+    let isolation: ToolRunner.SandboxSupport
 
     var limits: ProcessLimits {
         ProcessLimits(
@@ -31,7 +31,7 @@ struct SandboxTestRunner: Sendable {
     }
 
     var sandboxDescription: String {
-        "temp dir, \(timeout.components.seconds) s wall clock, \(memoryKiB / 1024) MiB address space, clean env; \(isolation.1)"
+        "temp dir, \(timeout.components.seconds) s wall clock, \(memoryKiB / 1024) MiB address space, clean env; \(isolation.detail)"
     }
 
     func run(_ blocks: [CodeBlock]) async -> TestRunResult? {

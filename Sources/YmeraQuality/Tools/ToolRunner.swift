@@ -59,14 +59,32 @@ public struct ToolRunner: Sendable {
     /// System utilities used for the sandbox itself (`sh`, `timeout`, `unshare`), looked up here
     /// rather than in `searchPath`, so that hiding a toolchain does not disable the sandbox.
     public var systemPath: String
-    /// Whether `unshare -rn` works on this machine (probed once by `ToolRunner.probeNetworkIsolation`).
+    /// Whether `unshare -rn` works on this machine (probed once by `ToolRunner.probeSandbox`).
     public var canIsolateNetwork: Bool
+    /// Whether, inside that namespace, every filesystem but the working directory can be made
+    /// read-only (`unshare -rnm` + bind remounts).
+    public var canMakeFilesystemReadOnly: Bool
 
-    public init(searchPath: String, systemPath: String = "/usr/bin:/bin", canIsolateNetwork: Bool = false) {
+    public init(
+        searchPath: String, systemPath: String = "/usr/bin:/bin", canIsolateNetwork: Bool = false,
+        canMakeFilesystemReadOnly: Bool = false
+    ) {
         self.searchPath = searchPath
         self.systemPath = systemPath
         self.canIsolateNetwork = canIsolateNetwork
+        self.canMakeFilesystemReadOnly = canMakeFilesystemReadOnly
     }
+
+    /// Shell lines that leave only `dir` writable: bind it onto itself, then remount every other
+    /// mount (but /proc, /sys, /dev) read-only. The root mount must succeed, or the child does not run.
+    static func readOnlyPrelude(mount: String, dir: String) -> String {
+        let m = shellQuote(mount), d = shellQuote(dir)
+        return "\(m) --bind \(d) \(d) && \(m) -o remount,bind,ro / || exit 96; "
+            + "while read -r _ mp _; do case \"$mp\" in /|/proc*|/sys*|/dev*|\(d)) ;; "
+            + "*) \(m) -o remount,bind,ro \"$mp\" 2>/dev/null ;; esac; done < /proc/self/mounts; "
+    }
+
+    static func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     /// The environment every child gets: nothing inherited but what tools need to start.
     func environment(workDir: URL, extra: [String: String]) -> [String: String] {
@@ -125,7 +143,11 @@ public struct ToolRunner: Sendable {
         _ = fm.createFile(atPath: errURL.path, contents: nil)
 
         // Command line: [timeout -k 1 S] [unshare -rn] sh -c 'ulimit …; exec "$0" "$@"' TOOL ARGS…
-        var script = "ulimit -f \(max(1, limits.fileSizeKiB * 2)) 2>/dev/null; "  // dash counts 512-byte blocks
+        let isolated = limits.isolateNetwork && canIsolateNetwork
+        let mountTool = ToolLocator.find("mount", in: systemPath)
+        let readOnly = isolated && canMakeFilesystemReadOnly && mountTool != nil
+        var script = readOnly ? Self.readOnlyPrelude(mount: mountTool ?? "mount", dir: workDir.path) : ""
+        script += "ulimit -f \(max(1, limits.fileSizeKiB * 2)) 2>/dev/null; "  // dash counts 512-byte blocks
         if let mem = limits.memoryKiB { script += "ulimit -v \(mem) || exit 97; " }
         if let cpu = limits.cpuSeconds { script += "ulimit -t \(cpu) 2>/dev/null; " }
         script += "exec \"$0\" \"$@\""
@@ -135,9 +157,8 @@ public struct ToolRunner: Sendable {
                 launchError: "no sh in \(systemPath)", networkIsolated: false)
         }
         var argv: [String] = [sh, "-c", script, executable] + arguments
-        let isolated = limits.isolateNetwork && canIsolateNetwork
         if isolated, let unshare = ToolLocator.find("unshare", in: systemPath) {
-            argv = [unshare, "-rn"] + argv
+            argv = [unshare, readOnly ? "-rnm" : "-rn"] + argv
         }
         let seconds = max(1, Int((Double(limits.timeout.components.seconds)
             + Double(limits.timeout.components.attoseconds) / 1e18).rounded(.up)))
@@ -205,18 +226,41 @@ public struct ToolRunner: Sendable {
         return (String(decoding: cut ? data.prefix(max) : data, as: UTF8.self), cut)
     }
 
-    /// Whether `unshare -rn` (a user + network namespace) works here; `nil` detail when it does.
-    public static func probeNetworkIsolation(systemPath: String = "/usr/bin:/bin") async -> (Bool, String) {
+    /// What the sandbox can do on this machine.
+    public struct SandboxSupport: Sendable, Hashable {
+        public var network: Bool
+        public var readOnlyFilesystem: Bool
+        /// For people: what the tests run under.
+        public var detail: String
+    }
+
+    /// Probes `unshare -rn` (user + network namespace) and, inside it with a mount namespace, making
+    /// the filesystem read-only outside a scratch directory.
+    public static func probeSandbox(systemPath: String = "/usr/bin:/bin") async -> SandboxSupport {
         guard let unshare = ToolLocator.find("unshare", in: systemPath) else {
-            return (false, "unshare not installed: tests run with the machine's network")
+            return SandboxSupport(network: false, readOnlyFilesystem: false, detail: "unshare not installed: tests run with the machine's network and files")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ymera-probe-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let runner = ToolRunner(searchPath: systemPath, systemPath: systemPath, canIsolateNetwork: false)
-        let r = await runner.run(unshare, ["-rn", "true"], in: dir, limits: .init(timeout: .seconds(5)))
-        if r.succeeded { return (true, "network cut off with unshare -rn") }
-        let why = r.stderr.split(separator: "\n").first.map(String.init) ?? "exit \(r.exitCode)"
-        return (false, "unshare -rn refused here (\(why)): tests run with the machine's network")
+        let runner = ToolRunner(searchPath: systemPath, systemPath: systemPath)
+        let net = await runner.run(unshare, ["-rn", "true"], in: dir, limits: .init(timeout: .seconds(5)))
+        guard net.succeeded else {
+            let why = net.stderr.split(separator: "\n").first.map(String.init) ?? "exit \(net.exitCode)"
+            return SandboxSupport(network: false, readOnlyFilesystem: false, detail: "unshare -rn refused here (\(why)): tests run with the machine's network and files")
+        }
+        guard let mount = ToolLocator.find("mount", in: systemPath), let touch = ToolLocator.find("touch", in: systemPath) else {
+            return SandboxSupport(network: true, readOnlyFilesystem: false, detail: "network cut off with unshare -rn; filesystem not protected (no mount tool)")
+        }
+        // Inside: the scratch dir must stay writable and its parent must not be.
+        let outside = dir.deletingLastPathComponent().appendingPathComponent("ymera-probe-outside-\(UUID().uuidString)").path
+        let script = readOnlyPrelude(mount: mount, dir: dir.path)
+            + "\(shellQuote(touch)) \(shellQuote(dir.path + "/w")) || exit 1; \(shellQuote(touch)) \(shellQuote(outside)) 2>/dev/null && exit 2; exit 0"
+        let fs = await runner.run(unshare, ["-rnm", "/bin/sh", "-c", script], in: dir, limits: .init(timeout: .seconds(5)))
+        try? FileManager.default.removeItem(atPath: outside)
+        if fs.succeeded {
+            return SandboxSupport(network: true, readOnlyFilesystem: true, detail: "network cut off and filesystem read-only outside the temp dir (unshare -rnm)")
+        }
+        return SandboxSupport(network: true, readOnlyFilesystem: false, detail: "network cut off with unshare -rn; filesystem not protected (read-only remount refused, exit \(fs.exitCode))")
     }
 }
