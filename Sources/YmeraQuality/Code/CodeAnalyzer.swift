@@ -32,6 +32,17 @@ struct CodeAnalyzer: Sendable {
             var analyzers: [String] = []
             if let t = outcome.result.tool { analyzers.append(t) }
 
+            // The field's analyzers run side by side (each is its own process).
+            let useExt = options.useExternalAnalyzers
+            let parses = outcome.result.status != .failed
+            let isPython = block.language == .python
+            async let radonRun = Self.optionally(isPython && useExt && parses) { await ext.radon(block, file: file, in: dir) }
+            async let banditRun = Self.optionally(isPython && useExt) { await ext.bandit(block, file: file, in: dir) }
+            async let lintRun = Self.optionally(useExt && (block.language == .shell || (isPython && parses))) {
+                block.language == .shell ? await ext.shellcheck(block, file: file, in: dir) : await ext.ruff(block, file: file, in: dir)
+            }
+            let (radonOutcome, banditOutcome, lintOutcome) = await (radonRun, banditRun, lintRun)
+
             // Complexity.
             var functions: [FunctionComplexity] = []
             var complexityDetail: String
@@ -42,8 +53,8 @@ struct CodeAnalyzer: Sendable {
             }
             if block.language == .python {
                 var radonNote = "radon not used"
-                if options.useExternalAnalyzers && outcome.result.status != .failed {
-                    switch await ext.radon(block, file: file, in: dir) {
+                if let radonOutcome {
+                    switch radonOutcome {
                     case .ran(let fns, let tool):
                         functions = fns
                         analyzers.append(tool)
@@ -81,8 +92,8 @@ struct CodeAnalyzer: Sendable {
 
             // Security: built-in rules, plus Bandit for Python where installed.
             var security = SecurityRules.scan(block)
-            if block.language == .python && options.useExternalAnalyzers {
-                switch await ext.bandit(block, file: file, in: dir) {
+            if let banditOutcome {
+                switch banditOutcome {
                 case .ran(let found, let tool):
                     security = SecurityRules.dedupe(ours: security, bandit: found) + found
                     analyzers.append(tool)
@@ -94,13 +105,7 @@ struct CodeAnalyzer: Sendable {
 
             // Lint.
             var lint: [QualityFinding] = []
-            if options.useExternalAnalyzers {
-                let lintOutcome: ExternalAnalyzers.Outcome<[QualityFinding]>? =
-                    switch block.language {
-                    case .shell: await ext.shellcheck(block, file: file, in: dir)
-                    case .python where outcome.result.status != .failed: await ext.ruff(block, file: file, in: dir)
-                    default: nil
-                    }
+            do {
                 switch lintOutcome {
                 case .ran(let found, let tool):
                     lint = found
@@ -131,6 +136,12 @@ struct CodeAnalyzer: Sendable {
             tests = await testRunner.run(blocks)
         }
         return CodeAnalysis(blocks: results, tests: tests)
+    }
+}
+
+extension CodeAnalyzer {
+    static func optionally<T: Sendable>(_ condition: Bool, _ body: @Sendable () async -> T) async -> T? {
+        condition ? await body() : nil
     }
 }
 
