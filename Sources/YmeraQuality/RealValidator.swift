@@ -229,7 +229,7 @@ public struct RealValidator: QualityValidator {
         let sec = a.blocks.flatMap(\.securityFindings)
         let sources = Set(a.blocks.flatMap { b in b.securityFindings.map(\.source) })
         let analyzers = Array(Set(a.blocks.flatMap(\.analyzers).filter { $0.contains("bandit") })).sorted()
-        var secDetail = sec.isEmpty ? "no findings" : "\(sec.count) findings (" + ["high", "medium", "low"].compactMap { s in
+        var secDetail = sec.isEmpty ? "no findings" : plural(sec.count, "finding") + " (" + ["high", "medium", "low"].compactMap { s in
             let n = sec.filter { $0.severity.rawValue == s }.count
             return n > 0 ? "\(n) \(s)" : nil
         }.joined(separator: ", ") + ") from " + sources.sorted().joined(separator: " + ")
@@ -247,7 +247,7 @@ public struct RealValidator: QualityValidator {
             let worst = fns.max { $0.complexity < $1.complexity }!
             let how = Set(a.blocks.filter { !$0.functions.isEmpty }.map(\.complexityDetail)).sorted().joined(separator: "; ")
             dims.append(dim("complexity", per.reduce(0, +) / Double(per.count),
-                            "\(fns.count) functions, max \(worst.complexity) (\(worst.name)); ≤10 scores 1, falling to 0 at 30; \(how)"))
+                            "\(plural(fns.count, "function")), max \(worst.complexity) (\(worst.name)); ≤10 scores 1, falling to 0 at 30; \(how)"))
         }
 
         // Lint.
@@ -258,10 +258,12 @@ public struct RealValidator: QualityValidator {
         } else {
             let lint = linted.flatMap(\.lintFindings)
             let tools = Set(linted.flatMap(\.analyzers).filter { $0 == "shellcheck" || $0 == "ruff" }).sorted().joined(separator: ", ")
-            dims.append(dim("lint", lintScore(lint), "\(lint.count) findings from \(tools); score 1 − 0.2/error − 0.05/warning − 0.01/info"))
+            dims.append(dim("lint", lintScore(lint), "\(plural(lint.count, "finding")) from \(tools); score 1 − 0.2/error − 0.05/warning − 0.01/info"))
         }
         return dims
     }
+
+    func plural(_ n: Int, _ word: String) -> String { n == 1 ? "1 \(word)" : "\(n) \(word)s" }
 
     /// The shipped Python helper (Resources/py_complexity.py), looked up without trapping when the
     /// resource bundle is missing (an installed binary without its bundle falls back to a one-liner).

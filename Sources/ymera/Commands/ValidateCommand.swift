@@ -9,8 +9,14 @@ struct ValidateCommand: AsyncParsableCommand {
         commandName: "validate",
         abstract: "Score a file: syntax, complexity per function, security findings, tests, text measures.",
         discussion: """
-            Code is checked with the installed toolchains (python3, node, swiftc, cc, bash) and analyzers \
-            (bandit, radon, shellcheck, ruff); what cannot be checked here is reported as "not checked". \
+            Code is checked with the installed toolchains (python3, node, swiftc, cc/c++, javac, rustfmt, bash) \
+            and analyzers (bandit, radon, shellcheck, ruff); what cannot be checked here is reported as \
+            "not checked", never as a pass. Tests found in the file run in a sandbox (temp dir, time and \
+            memory limits, no network and a read-only filesystem where the machine allows it).
+            Weights: code — syntax 0.30, tests 0.20, security 0.20, complexity 0.10, completeness 0.10, \
+            coverage 0.05, lint 0.05, relevance 0.05 (judge 0.20); text — completeness 0.35, relevance 0.30, \
+            coherence 0.20 (judge 0.30). A syntax error caps the score at 0.5; failing tests or a \
+            high-severity finding cap it at 0.6.
             Exit status: 0 when the score passes the threshold, 1 when it does not.
             """)
 
