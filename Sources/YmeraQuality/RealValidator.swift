@@ -176,7 +176,10 @@ public struct RealValidator: QualityValidator {
             judgeSummary = JudgeSummary(model: v.model, scores: v.scores, failures: v.failures, agreement: v.agreement, tolerance: v.tolerance)
             if let s = v.score {
                 var d = "judge \(v.model.rawValue): " + String(format: "%.2f", s)
-                if let a = v.agreement {
+                if let a = v.agreement, !v.calibratedNow {
+                    d += String(format: " (one scoring; agreement %.2f from the last calibration", a)
+                    d += tolerance > 0 ? String(format: ", noisy: pass band widened by %.2f)", tolerance) : ", steady)"
+                } else if let a = v.agreement {
                     d += String(format: " (mean of %d scorings; agreement %.2f", v.scores.count, a)
                     d += tolerance > 0 ? String(format: ", noisy: pass band widened by %.2f)", tolerance) : ", steady)"
                 } else {

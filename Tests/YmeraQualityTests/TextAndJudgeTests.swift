@@ -95,6 +95,22 @@ import YmeraCore
         #expect(r.report.dimensions.first { $0.name == "judge" }?.detail.contains("noisy") == true)
     }
 
+    @Test func calibrationIsSampledAndItsBandCarriesOver() async {
+        let low = #"{"relevance": 0.4, "completeness": 0.3, "correctness": 0.5, "clarity": 0.4, "rationale": "meh"}"#
+        let judge = ScriptedClient.judge([Self.good, low])  // calibrates the 1st, 5th, 9th … output
+        let v = RealValidator(judge: judge)
+        let first = await v.analyze(input)
+        let second = await v.analyze(input)
+        #expect(first.judge?.scores.count == 2)
+        #expect(second.judge?.scores.count == 1, "between calibrations the judge scores once")
+        #expect(second.report.tolerance == first.report.tolerance)
+        #expect(second.report.dimensions.first { $0.name == "judge" }?.detail.contains("last calibration") == true)
+        _ = await v.analyze(input)
+        _ = await v.analyze(input)
+        let fifth = await v.analyze(input)
+        #expect(fifth.judge?.scores.count == 2)
+    }
+
     @Test func garbageJudgeFallsBackToHeuristics() async {
         let v = RealValidator(judge: ScriptedClient.judge(["great answer!!", "10/10"]))
         let r = await v.analyze(input)

@@ -26,6 +26,8 @@ public struct JudgeVerdict: Sendable, Hashable {
     /// 1 − mean absolute difference between the two scorings (nil with fewer than two).
     public var agreement: Double?
     public var model: ModelID
+    /// True when this output was scored twice; false when the agreement comes from an earlier calibration.
+    public var calibratedNow: Bool = true
 
     /// Mean overall score of the valid scorings.
     public var score: Double? {
@@ -55,13 +57,17 @@ public struct ModelJudge: Sendable {
     public var maxTokens: Int
     /// How long one scoring may take.
     public var timeout: Duration
-    /// Scorings per output (2 for calibration; 1 disables it).
+    /// Scorings per calibrated output (2; 1 disables calibration).
     public var samples: Int
+    /// Which outputs are scored twice: the first, then every n-th (1 = all). Between calibrations the
+    /// last measured agreement (and so the pass band) carries over, halving the judge's cost.
+    public let calibration: JudgeCalibration
 
     public init(
         client: any ModelClient, model: ModelInfo, provider: ProviderConfig, maxTokens: Int = 400,
-        timeout: Duration = .seconds(60), samples: Int = 2
+        timeout: Duration = .seconds(60), samples: Int = 2, calibrateEvery: Int = 4
     ) {
+        self.calibration = JudgeCalibration(every: calibrateEvery)
         self.client = client
         self.model = model
         self.provider = provider
@@ -92,7 +98,8 @@ public struct ModelJudge: Sendable {
     public func judge(_ input: ValidationInput) async -> JudgeVerdict {
         var scores: [JudgeScores] = []
         var failures: [String] = []
-        for attempt in 0..<samples {
+        let calibrate = samples > 1 ? await calibration.due() : false
+        for attempt in 0..<(calibrate ? samples : 1) {
             let request = ModelRequest(
                 model: model, provider: provider, messages: messages(input), maxTokens: maxTokens,
                 temperature: attempt == 0 ? 0 : 0.7, stream: false,
@@ -112,8 +119,11 @@ public struct ModelJudge: Sendable {
         if scores.count >= 2 {
             let a = scores[0].vector, b = scores[1].vector
             agreement = 1 - zip(a, b).map { abs($0 - $1) }.reduce(0, +) / Double(a.count)
+            await calibration.record(agreement!)
+        } else if !calibrate {
+            agreement = await calibration.lastAgreement
         }
-        return JudgeVerdict(scores: scores, failures: failures, agreement: agreement, model: model.id)
+        return JudgeVerdict(scores: scores, failures: failures, agreement: agreement, model: model.id, calibratedNow: calibrate)
     }
 
     /// Reads the stream to its end (bounded in size and time).
@@ -177,4 +187,22 @@ public struct ModelJudge: Sendable {
             correctness: try check(wire.correctness, "correctness"), clarity: try check(wire.clarity, "clarity"),
             rationale: String(rationale.prefix(500)))
     }
+}
+
+/// When a judge scores twice, and the agreement it last showed.
+public actor JudgeCalibration {
+    public let every: Int
+    private var calls = 0
+    public private(set) var lastAgreement: Double?
+
+    public init(every: Int) { self.every = max(1, every) }
+
+    /// Whether this call should calibrate: the first, every n-th after it, and any call while no
+    /// agreement has been measured yet.
+    func due() -> Bool {
+        defer { calls += 1 }
+        return lastAgreement == nil || calls % every == 0
+    }
+
+    func record(_ agreement: Double) { lastAgreement = agreement }
 }
