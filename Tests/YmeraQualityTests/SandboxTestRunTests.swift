@@ -104,6 +104,9 @@ import YmeraCore
         guard Fixture.has("python3") else { return }
         #expect(r.code?.tests?.sandbox.contains(why) == true)
         #expect(r.code?.tests?.status == (isolated ? .failed : .passed), "\(r.code?.tests?.outputTail ?? "")")
+        if isolated {
+            #expect(r.code?.tests?.outputTail.contains("unreachable") == true, "failed for the wrong reason")
+        }
     }
 
     @Test func filesOutsideTheSandboxAreReadOnlyWhereTheMachineAllowsIt() async throws {
@@ -127,6 +130,7 @@ import YmeraCore
         if support.readOnlyFilesystem {
             #expect(r.code?.tests?.status == .failed, "\(r.code?.tests?.outputTail ?? "")")
             #expect(!FileManager.default.fileExists(atPath: escaped.path))
+            #expect(r.code?.tests?.outputTail.contains("Read-only file system") == true, "failed for the wrong reason")
             #expect(r.code?.tests?.sandbox.contains("read-only") == true)
         } else {
             #expect(r.code?.tests?.sandbox.contains("not protected") == true || !support.network)
@@ -139,6 +143,7 @@ import YmeraCore
         let r = await v.analyze(Fixture.input(answer), kind: .code)
         guard Fixture.has("python3") else { return }
         #expect(r.code?.tests?.status == .failed)
+        #expect(r.code?.tests?.outputTail.contains("MemoryError") == true, "failed for the wrong reason")
     }
 
     @Test func nodeTestsRun() async {
