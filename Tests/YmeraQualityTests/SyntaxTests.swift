@@ -42,6 +42,9 @@ import YmeraCore
         Sample(file: "main.rs", tool: "rustfmt",
                good: "use serde::Deserialize;\nfn main() {   let x=1; println!(\"{}\", x); }\n",
                bad: "fn main() {\n    let x = 1 +;\n}\n", badLine: 2),
+        Sample(file: "app.ts", tool: "tsc",
+               good: "import { x } from \"not-installed\";\nexport const f = (n: number): number => n + x;\n",
+               bad: "export const f = (n: number): number => {\n  return n + ;\n};\n", badLine: 2),
         Sample(file: "data.json", tool: "python3",
                good: "{\"a\": [1, 2, 3]}\n", bad: "{\"a\": [1, 2,\n 3,]\n}\n", badLine: 2),
     ]
@@ -103,7 +106,7 @@ import YmeraCore
     }
 
     @Test func languagesWithoutAParseOnlyCheckerSayNotChecked() async {
-        let r = await Fixture.analyze("let x: number = 1;\n", as: "main.ts")
+        let r = await Fixture.analyze("SELECT 1;\n", as: "q.sql")
         #expect(r.code?.blocks.first?.syntax.status == .notChecked)
         #expect(r.report.dimensions.first { $0.name == "syntax" }?.score == nil)
     }

@@ -37,7 +37,7 @@ struct SyntaxChecker: Sendable {
         case .json:
             return await json(block, file: file, in: dir)
         case .typescript:
-            return notChecked("no parse-only TypeScript checker (tsc type-checks whole projects); not checked")
+            return await typescript(block, file: file, in: dir)
         case .rust:
             return await rust(block, file: file, in: dir)
         case .java:
@@ -120,6 +120,42 @@ struct SyntaxChecker: Sendable {
         }
         return Outcome(
             result: SyntaxResult(status: .failed, tool: tool, detail: "rustfmt: \(findings[0].message)"), findings: findings)
+    }
+
+    /// tsc type-checks, but numbers its diagnostics: TS1000–TS1999 are syntax errors. Only those
+    /// count; type errors (often just modules not installed here) are left to the tests and the judge.
+    private func typescript(_ block: CodeBlock, file: URL, in dir: URL) async -> Outcome {
+        guard let tsc = locator.find("tsc") else { return notChecked("tsc not found on PATH; not checked") }
+        let r = await runner.run(
+            tsc, ["--noEmit", "--noResolve", "--skipLibCheck", "--pretty", "false", "--lib", "es2020,dom", file.lastPathComponent],
+            in: dir, limits: .init(timeout: timeout))
+        if let o = timedOutOrFailedToStart(r, "tsc") { return o }
+        let re = try? NSRegularExpression(pattern: #"\((\d+),\d+\): error TS(\d+): (.*)$"#, options: [.anchorsMatchLines])
+        let text = r.stdout + "\n" + r.stderr
+        let ns = text as NSString
+        var syntaxErrors: [QualityFinding] = []
+        var other = 0
+        for m in re?.matches(in: text, range: NSRange(location: 0, length: ns.length)) ?? [] {
+            let line = Int(ns.substring(with: m.range(at: 1))) ?? 0
+            let code = Int(ns.substring(with: m.range(at: 2))) ?? 0
+            if (1000..<2000).contains(code) {
+                syntaxErrors.append(QualityFinding(
+                    rule: "syntax-error", source: "tsc", severity: .high, line: block.startLine + line - 1,
+                    message: "TS\(code): \(ns.substring(with: m.range(at: 3)))"))
+            } else {
+                other += 1
+            }
+        }
+        let tool = "tsc (syntax diagnostics TS1xxx)"
+        if syntaxErrors.isEmpty {
+            if r.exitCode != 0 && other == 0 {
+                return notChecked("tsc failed (\(text.split(separator: "\n").first.map(String.init) ?? "exit \(r.exitCode)")); not checked")
+            }
+            let note = other > 0 ? "; \(other) type diagnostics not counted (modules are not installed here)" : ""
+            return Outcome(result: SyntaxResult(status: .passed, tool: tool, detail: "parsed by tsc\(note)"), findings: [])
+        }
+        return Outcome(
+            result: SyntaxResult(status: .failed, tool: tool, detail: "tsc: \(syntaxErrors[0].message)"), findings: syntaxErrors)
     }
 
     private func json(_ block: CodeBlock, file: URL, in dir: URL) async -> Outcome {
