@@ -105,6 +105,13 @@ import YmeraCore
         #expect(shf.first?.complexity == 5)  // 1 + two case arms + if + &&
     }
 
+    @Test func oneLineArrowsAndExportedFunctionsAreFound() {
+        let js = "exports.sum = (a, b) => a + b;\nexports.pick = (a, b) => a || b;\nconst api = {\n  get: function (k) { if (k) { return 1; } return 0; },\n};\n"
+        let fns = ComplexityApproximation.functions(in: js, language: .javascript)
+        #expect(fns.map(\.name) == ["sum", "pick", "get"])
+        #expect(fns.map(\.complexity) == [1, 2, 2])
+    }
+
     @Test func stringsDoNotCountAsDecisions() {
         let js = "function f() {\n  return \"if for while && ||\";\n}\n"
         #expect(ComplexityApproximation.functions(in: js, language: .javascript).first?.complexity == 1)

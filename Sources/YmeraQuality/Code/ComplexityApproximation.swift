@@ -45,6 +45,8 @@ public enum ComplexityApproximation {
             patterns = [
                 #"^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\s*\*?\s*(\w+)\s*[(<]"#,
                 #"^\s*(?:export\s+)?(?:const|let|var)\s+(\w+)\s*=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*(?::\s*[\w<>\[\]| ]+)?\s*=>|\w+\s*=>)"#,
+                #"^\s*(?:module\.)?exports\.(\w+)\s*=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|\w+\s*=>)"#,
+                #"^\s*(\w+)\s*:\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>)"#,
                 #"^\s*(?:public\s+|private\s+|protected\s+|static\s+|async\s+|get\s+|set\s+)*(\w+)\s*\([^)]*\)\s*(?::\s*[\w<>\[\]| ]+)?\s*\{"#,
             ]
         case .swift: patterns = [#"\bfunc\s+(\w+)\s*[(<]"#, #"^\s*(?:public\s+|private\s+|convenience\s+|required\s+)*(init)\s*[?!]?\s*\("#]
@@ -71,6 +73,9 @@ public enum ComplexityApproximation {
         var depth = 0
         var opened = false
         var body = ""
+        // An expression-bodied arrow on one line (`const f = (a) => a + 1;`) is its own body.
+        let first = lines[start].trimmingCharacters(in: .whitespaces)
+        if !first.contains("{") && first.contains("=>") && first.hasSuffix(";") { return first + "\n" }
         for k in start..<min(lines.count, start + 2000) {
             let line = lines[k]
             if !opened && k > start + 2 { return nil }  // declaration without a body (prototype)
