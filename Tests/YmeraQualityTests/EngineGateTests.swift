@@ -61,7 +61,7 @@ import YmeraCore
             budget: .unlimited, seed: 3, serving: .simulated)
         let engine = Engine(
             catalog: try Self.catalog(), client: DangerousFirstDraft(inner: SimulatedProvider(clock: clock)),
-            validator: RealValidator(options: .init(testTimeout: .seconds(30))), clock: clock)
+            validator: RealValidator(options: .init(testTimeout: .seconds(90))), clock: clock)
         let handle = engine.start(plan)
         var events: [RunEvent] = []
         for await e in handle.events { events.append(e) }
@@ -96,7 +96,7 @@ import YmeraCore
             options: PlanOptions(strategy: .multiModel, seed: 5, runID: "run-sim"))
         let engine = Engine(
             catalog: catalog, client: SimulatedProvider(clock: clock),
-            validator: RealValidator(options: .init(testTimeout: .seconds(30))), clock: clock)
+            validator: RealValidator(options: .init(testTimeout: .seconds(90))), clock: clock)
         let handle = engine.start(plan)
         var events: [RunEvent] = []
         for await e in handle.events { events.append(e) }

@@ -5,7 +5,7 @@ import YmeraCore
 @testable import YmeraQuality
 
 /// Tests that come with an output run in the sandbox; passed/failed and coverage are reported.
-@Suite struct SandboxTestRunTests {
+@Suite(.serialized) struct SandboxTestRunTests {
     static let answer = """
         Here is the module:
 
@@ -99,7 +99,7 @@ import YmeraCore
             """
         let support = await SandboxProbe.shared.result(systemPath: "/usr/bin:/bin")
         let (isolated, why) = (support.network, support.detail)
-        let v = RealValidator(options: .init(useExternalAnalyzers: false, testTimeout: .seconds(20)))
+        let v = RealValidator(options: .init(useExternalAnalyzers: false, testTimeout: .seconds(90)))
         let r = await v.analyze(Fixture.input(answer), kind: .code)
         guard Fixture.has("python3") else { return }
         #expect(r.code?.tests?.sandbox.contains(why) == true)
@@ -122,7 +122,7 @@ import YmeraCore
             ```
             """
         let support = await SandboxProbe.shared.result(systemPath: "/usr/bin:/bin")
-        let v = RealValidator(options: .init(useExternalAnalyzers: false, testTimeout: .seconds(20)))
+        let v = RealValidator(options: .init(useExternalAnalyzers: false, testTimeout: .seconds(90)))
         let r = await v.analyze(Fixture.input(answer), kind: .code)
         guard Fixture.has("python3") else { return }
         let escaped = FileManager.default.temporaryDirectory.appendingPathComponent(name)

@@ -123,7 +123,7 @@ struct SandboxTestRunner: Sendable {
         let r = await runner.run(py, args, in: scratch.url, limits: limits)
         if let e = r.launchError { return notChecked(framework, "could not start: \(e)") }
         let text = r.stdout + "\n" + r.stderr
-        let tail = text.split(separator: "\n").suffix(15).joined(separator: "\n")
+        let tail = text.split(separator: "\n").suffix(40).joined(separator: "\n")
         if r.timedOut {
             return TestRunResult(
                 status: .failed, framework: framework, passed: 0, failed: 0, errors: 1, lineCoverage: nil, coverageTool: nil,
@@ -182,7 +182,7 @@ struct SandboxTestRunner: Sendable {
         }
         if let e = r.launchError { return notChecked("node --test", "could not start: \(e)") }
         let text = r.stdout + "\n" + r.stderr
-        let tail = text.split(separator: "\n").suffix(15).joined(separator: "\n")
+        let tail = text.split(separator: "\n").suffix(40).joined(separator: "\n")
         func tap(_ key: String) -> Int {
             text.split(separator: "\n").first { $0.hasPrefix("# \(key) ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
         }
