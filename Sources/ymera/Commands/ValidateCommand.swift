@@ -17,7 +17,8 @@ struct ValidateCommand: AsyncParsableCommand {
             coverage 0.05, lint 0.05, relevance 0.05 (judge 0.20); text — completeness 0.35, relevance 0.30, \
             coherence 0.20 (judge 0.30). A syntax error caps the score at 0.5; failing tests or a \
             high-severity finding cap it at 0.6.
-            Exit status: 0 when the score passes the threshold, 1 when it does not.
+            Exit status: 0 when the score passes the threshold, 1 when it does not, 2 for bad input \
+            (unreadable file, unknown or unavailable judge).
             """)
 
     @Argument(help: "The file to score (source code, or an answer in Markdown with fenced code blocks).")
@@ -50,10 +51,14 @@ struct ValidateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
-        guard FileManager.default.isReadableFile(atPath: file) else { throw ValidationError("cannot read \(file)") }
     }
 
     func run() async throws {
+        try await withCLIErrors { try await validateFile() }
+    }
+
+    func validateFile() async throws {
+        guard FileManager.default.isReadableFile(atPath: file) else { throw CLIError.input("cannot read \(file)") }
         var options = RealValidator.Options()
         options.runTests = !noTests
         let validator = RealValidator(options: options, judge: try makeJudge())
