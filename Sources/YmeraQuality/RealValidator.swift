@@ -7,7 +7,9 @@ import YmeraCore
 ///
 /// Weights — code answers: syntax 0.30, tests 0.20, security 0.20, complexity 0.10, test coverage 0.05,
 /// lint 0.05, completeness 0.10, relevance 0.05, judge 0.20. Text answers: completeness 0.35,
-/// relevance 0.30, coherence 0.20, judge 0.30. Unmeasured dimensions drop out of the weighted mean.
+/// relevance 0.30, coherence 0.20, judge 0.30. Reviews: review structure 0.30, coherence 0.20,
+/// relevance 0.15, judge 0.35 (a review is not held to the task's requirements). Unmeasured
+/// dimensions drop out of the weighted mean.
 /// Caps: a syntax error caps the combined score at 0.5; failing tests or a high-severity security
 /// finding cap it at 0.6 — a broken or dangerous program never passes on the strength of its prose.
 public struct RealValidator: QualityValidator {
@@ -74,6 +76,10 @@ public struct RealValidator: QualityValidator {
         .text: ["completeness": 0.35, "relevance": 0.30, "coherence": 0.20, "judge": 0.30],
     ]
 
+    /// A review is judged on its own terms: it is not meant to meet the task's requirements, and it
+    /// talks about the reviewed work more than about the task. Its weights (judge, when present, 0.35).
+    public static let reviewWeights: [String: Double] = ["review structure": 0.30, "coherence": 0.20, "relevance": 0.15, "judge": 0.35]
+
     public var options: Options
     public var judge: ModelJudge?
 
@@ -123,7 +129,8 @@ public struct RealValidator: QualityValidator {
         let mayCarryCode = producesCode || input.phase == .validation
         let resolvedKind: Kind = kind
             ?? ((!blocks.isEmpty && mayCarryCode) || (input.intent.taskType == .code && producesCode) ? .code : .text)
-        let weights = Self.weights[resolvedKind] ?? [:]
+        let isReview = input.phase == .review && resolvedKind == .text
+        let weights = isReview ? Self.reviewWeights : Self.weights[resolvedKind] ?? [:]
         func dim(_ name: String, _ score: Double?, _ detail: String) -> QualityDimension {
             QualityDimension(name: name, score: score.map { min(1, max(0, $0)) }, weight: weights[name] ?? 0, detail: detail)
         }
@@ -156,8 +163,13 @@ public struct RealValidator: QualityValidator {
         for r in input.requirements + input.intent.requirements where !reqs.contains(r) { reqs.append(r) }
         let checks = TextScores.checkRequirements(reqs, output: input.output)
         let completeness = TextScores.completeness(checks)
-        dims.append(dim("completeness", completeness.score, completeness.detail))
-        for c in checks {
+        if isReview {
+            let structure = TextScores.reviewStructure(input.output)
+            dims.append(dim("review structure", structure.score, structure.detail))
+        } else {
+            dims.append(dim("completeness", completeness.score, completeness.detail))
+        }
+        for c in checks where !isReview {
             findings.append(QualityFinding(
                 rule: c.passed ? "requirement-met" : "requirement-unmet", source: "ymera", severity: c.passed ? .info : .medium,
                 line: nil, message: "\(c.requirement) — \(c.evidence)"))

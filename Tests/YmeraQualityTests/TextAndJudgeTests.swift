@@ -54,6 +54,19 @@ import YmeraCore
         #expect(r.report.findings.contains { $0.rule == "requirement-met" })
         #expect(r.report.passed)
     }
+
+    @Test func reviewsAreScoredAsReviewsNotAgainstRequirements() async {
+        let review = "## Review\n\n1. Input validation is missing on one entry point\n2. No test covers the failure path\n\nOverall: sound structure; fix the issues above.\n"
+        let v = RealValidator()
+        let r = await v.analyze(Fixture.input(review, task: "Create a REST API with authentication", phase: .review, type: .code,
+                                              requirements: ["JWT authentication", "Docker deployment"]))
+        let names = r.report.dimensions.map(\.name)
+        #expect(names.contains("review structure"))
+        #expect(!names.contains("completeness"))
+        #expect(r.report.dimensions.first { $0.name == "review structure" }?.score == 1)
+        #expect(!r.report.findings.contains { $0.rule == "requirement-unmet" })
+        #expect(TextScores.reviewStructure("Looks fine.").score == 0)
+    }
 }
 
 @Suite struct JudgeTests {

@@ -133,6 +133,27 @@ public enum TextScores {
         return Measure(score: Double(passed) / Double(checks.count), detail: d)
     }
 
+    /// A review's shape: findings listed as items (numbered or bulleted) and a verdict. 1 with both,
+    /// 0.7 with items only, 0.5 with a verdict only or 40+ words of prose, 0 below that.
+    public static func reviewStructure(_ output: String) -> Measure {
+        let items = output.components(separatedBy: "\n").filter {
+            $0.range(of: #"^\s*([-*+]|\d+[.)])\s+\S"#, options: .regularExpression) != nil
+        }.count
+        let verdict = output.range(
+            of: #"(?im)^\s*(\*\*)?(overall|verdict|summary|conclusion|recommendation|lgtm|approved?|request changes)\b"#,
+            options: .regularExpression) != nil
+        let words = output.split(whereSeparator: \.isWhitespace).count
+        switch (items > 0, verdict) {
+        case (true, true): return Measure(score: 1, detail: "\(items) listed points and a verdict")
+        case (true, false): return Measure(score: 0.7, detail: "\(items) listed points, no verdict line")
+        case (false, true): return Measure(score: 0.5, detail: "a verdict but no listed points")
+        default:
+            return words >= 40
+                ? Measure(score: 0.5, detail: "prose only (\(words) words): no listed points or verdict")
+                : Measure(score: 0, detail: "too short to be a review (\(words) words)")
+        }
+    }
+
     /// Coherence: 1 − repetition − truncation − structure penalties.
     /// Repetition: share of repeated word 4-grams beyond 10% (×1.5) plus share of repeated long lines (×1.0).
     /// Truncation (−0.4): an unclosed code fence, or prose that stops mid-sentence.
