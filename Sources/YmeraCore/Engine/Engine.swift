@@ -627,7 +627,7 @@ final class RunExecution: Sendable {
         let plan = m.withLock { $0.plan }
         let report = await engine.validator.evaluate(ValidationInput(
             task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
-            requirements: requirements(), threshold: plan.qualityThreshold))
+            requirements: requirements(for: stepID), threshold: plan.qualityThreshold))
         emit(.qualityScored(.init(step: stepID, model: model, report: report)))
         return report
     }
@@ -656,8 +656,10 @@ final class RunExecution: Sendable {
 
     func resilienceAllows(_ model: ModelID) -> Bool { engine.resilience.peek(model, nowMs: nowMs) == nil }
 
-    func requirements() -> [String] {
+    func requirements(for stepID: String) -> [String] {
         let state = m.withLock { $0.state }
+        // A subtask answers for its own title only.
+        if stepID.contains("/"), let title = state.steps[stepID]?.title { return [title] }
         var reqs = state.plan?.intent.requirements ?? []
         if let gen = state.steps.values.first(where: { $0.phase == .generation && $0.parent == nil }) {
             reqs += gen.children.compactMap { state.steps[$0]?.title }.filter { $0 != "The whole task" && !$0.hasPrefix("candidate") }

@@ -24,6 +24,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Pace simulated runs in real time (default: simulated time, instant and deterministic).")
     var realtime = false
 
+    @Option(help: ArgumentHelp("real (toolchains, analyzers, tests, judge) or heuristic (text checks only).", valueName: "KIND"))
+    var validator: String = "real"
+
     func run() async throws {
         try await withCLIErrors { try await execute() }
     }
@@ -46,9 +49,13 @@ struct RunCommand: AsyncParsableCommand {
         let clock = wiring.clock(serving: prepared.plan.serving, realtime: realtime)
         var engineConfig = context.loaded.engine
         if let c = context.loaded.defaults.subtaskConcurrency { engineConfig.subtaskConcurrency = c }
+        guard let validatorKind = ValidatorKind(rawValue: validator) else {
+            throw CLIError.input("unknown --validator '\(validator)': use real or heuristic")
+        }
         let engine = Engine(
             catalog: context.catalog,
             client: wiring.client(clock: clock, faults: .init(rate: planning.simulateFaults)),
+            validator: wiring.validator(available: prepared.available, kind: validatorKind),
             clock: clock, config: engineConfig)
         let handle = engine.start(prepared.plan)
         let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
