@@ -190,7 +190,8 @@ public final class Journal: Sendable {
                 live.pending[i].lastSeq = e.seq
                 live.pending[i].lastT = e.elapsedMs
             } else {
-                live.pending.append(PendingText(step: p.step, seq: e.seq, lastSeq: e.seq, lastT: e.elapsedMs, text: p.text))
+                live.pending.append(
+                    PendingText(step: p.step, seq: e.seq, keyT: e.elapsedMs, lastSeq: e.seq, lastT: e.elapsedMs, text: p.text))
             }
             return
         }
@@ -215,7 +216,7 @@ public final class Journal: Sendable {
             sql: "INSERT INTO events (run_id, seq, seq_end, t_ms, type, step, text, payload) VALUES (?, ?, ?, ?, 'text_delta', ?, ?, NULL)")
         for p in live.pending {
             if full || p.text.count >= Self.maxHeldText {
-                try insert.execute(arguments: [live.state.runID, p.seq, p.lastSeq > p.seq ? p.lastSeq : nil, p.lastT, p.step, p.text])
+                try insert.execute(arguments: [live.state.runID, p.seq, p.lastSeq > p.seq ? p.lastSeq : nil, p.keyT, p.step, p.text])
                 continue
             }
             // Split at the last whitespace; the tail takes the last delta's sequence number as its key.
@@ -226,10 +227,10 @@ public final class Journal: Sendable {
             let head = String(p.text[...cut])
             let tail = String(p.text[p.text.index(after: cut)...])
             if tail.isEmpty {
-                try insert.execute(arguments: [live.state.runID, p.seq, p.lastSeq, p.lastT, p.step, head])
+                try insert.execute(arguments: [live.state.runID, p.seq, p.lastSeq, p.keyT, p.step, head])
             } else {
-                try insert.execute(arguments: [live.state.runID, p.seq, p.lastSeq - 1 > p.seq ? p.lastSeq - 1 : nil, p.lastT, p.step, head])
-                keep.append(PendingText(step: p.step, seq: p.lastSeq, lastSeq: p.lastSeq, lastT: p.lastT, text: tail))
+                try insert.execute(arguments: [live.state.runID, p.seq, p.lastSeq - 1 > p.seq ? p.lastSeq - 1 : nil, p.keyT, p.step, head])
+                keep.append(PendingText(step: p.step, seq: p.lastSeq, keyT: p.lastT, lastSeq: p.lastSeq, lastT: p.lastT, text: tail))
             }
         }
         live.pending = keep
@@ -448,8 +449,9 @@ public final class Journal: Sendable {
 
 struct PendingText: Sendable {
     var step: String
-    /// Sequence key of the row it becomes.
+    /// Sequence key of the row it becomes, and that event's time (so row times stay in sequence order).
     var seq: Int
+    var keyT: Int
     var lastSeq: Int
     var lastT: Int
     var text: String

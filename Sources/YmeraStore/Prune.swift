@@ -78,11 +78,19 @@ extension Journal {
         return total
     }
 
-    /// `PRAGMA integrity_check` (and the full-text index's own check): "ok" when sound.
+    /// `PRAGMA integrity_check` plus the full-text index's check against its content: "ok" when sound.
     public func integrityCheck() throws -> String {
-        try pool.read { db in
-            let rows = try String.fetchAll(db, sql: "PRAGMA integrity_check")
-            return rows.joined(separator: "\n")
+        let sqlite = try pool.read { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n")
         }
+        guard sqlite == "ok" else { return sqlite }
+        do {
+            try pool.write { db in
+                try db.execute(sql: "INSERT INTO events_fts(events_fts, rank) VALUES ('integrity-check', 1)")
+            }
+        } catch {
+            return "full-text index: \(error)"
+        }
+        return "ok"
     }
 }

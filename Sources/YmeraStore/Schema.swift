@@ -77,9 +77,10 @@ public enum JournalSchema {
         CREATE UNIQUE INDEX events_run_seq ON events(run_id, seq);
         """
 
-    /// v2: text moves out of the JSON into `text` (text deltas, coalesced; the task of `run_planned`),
-    /// indexed by FTS5 as external content, so each output is stored once and is searchable.
-    public static let v2SQL = """
+    /// v2: text moves out of the JSON into `text` (text deltas, coalesced per step as the writer
+    /// does; the task of `run_planned`), indexed by FTS5 over a view of those rows (external content),
+    /// so each output is stored once and is searchable.
+    public static let v2CreateSQL = """
         CREATE TABLE events_v2 (
           id INTEGER PRIMARY KEY,
           run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -91,25 +92,68 @@ public enum JournalSchema {
           text TEXT,
           payload TEXT
         );
-        INSERT INTO events_v2 (id, run_id, seq, t_ms, type, step, text, payload)
-          SELECT id, run_id, seq, t_ms, type, step,
-            CASE type WHEN 'text_delta' THEN json_extract(payload, '$.text')
-                      WHEN 'run_planned' THEN json_extract(payload, '$.plan.task') END,
-            CASE type WHEN 'text_delta' THEN NULL ELSE payload END
-          FROM events;
+        """
+
+    public static let v2FinishSQL = """
         DROP TABLE events;
         ALTER TABLE events_v2 RENAME TO events;
         CREATE UNIQUE INDEX events_run_seq ON events(run_id, seq);
+        CREATE VIEW events_text AS SELECT id, text FROM events WHERE text IS NOT NULL;
         CREATE VIRTUAL TABLE events_fts USING fts5(
-          text, content='events', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+          text, content='events_text', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
         CREATE TRIGGER events_fts_insert AFTER INSERT ON events WHEN new.text IS NOT NULL BEGIN
           INSERT INTO events_fts(rowid, text) VALUES (new.id, new.text);
         END;
         CREATE TRIGGER events_fts_delete AFTER DELETE ON events WHEN old.text IS NOT NULL BEGIN
           INSERT INTO events_fts(events_fts, rowid, text) VALUES ('delete', old.id, old.text);
         END;
-        INSERT INTO events_fts(rowid, text) SELECT id, text FROM events WHERE text IS NOT NULL;
+        INSERT INTO events_fts(events_fts) VALUES ('rebuild');
         """
+
+    /// Copies v1 events into the v2 table, one run at a time, coalescing consecutive text deltas of a
+    /// step (any other event of the run ends the coalescing, as in the writer).
+    static func copyV1Events(_ db: Database) throws {
+        let runIDs = try String.fetchAll(db, sql: "SELECT DISTINCT run_id FROM events")
+        let insert = try db.makeStatement(
+            sql: "INSERT INTO events_v2 (run_id, seq, seq_end, t_ms, type, step, text, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        for runID in runIDs {
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, t_ms, type, step, payload,
+                      CASE type WHEN 'text_delta' THEN json_extract(payload, '$.text')
+                                WHEN 'run_planned' THEN json_extract(payload, '$.plan.task') END
+                    FROM events WHERE run_id = ? ORDER BY seq
+                    """, arguments: [runID])
+            var pending: [(step: String, seq: Int, t: Int, last: Int, text: String)] = []
+            func flush() throws {
+                for p in pending {
+                    try insert.execute(arguments: [runID, p.seq, p.last > p.seq ? p.last : nil, p.t, "text_delta", p.step, p.text, nil])
+                }
+                pending.removeAll()
+            }
+            for r in rows {
+                let seq: Int = r[0]
+                let type: String = r[2]
+                if type == "text_delta" {
+                    let step: String = r[3] ?? ""
+                    let text: String = r[5] ?? ""
+                    if let i = pending.firstIndex(where: { $0.step == step }) {
+                        pending[i].text += text
+                        pending[i].last = seq
+                    } else {
+                        pending.append((step, seq, r[1], seq, text))
+                    }
+                    continue
+                }
+                try flush()
+                let payload: String = r[4]
+                let text: String? = r[5]
+                try insert.execute(arguments: [runID, seq, nil, r[1] as Int, type, r[3] as String?, text, payload])
+            }
+            try flush()
+        }
+    }
 
     /// v3: which process writes a run (to tell a live run from a cut-off one), breakers kept across
     /// sessions, and the learning system's execution records (backfilled from finished runs).
@@ -153,7 +197,11 @@ public enum JournalSchema {
     public static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration(versions[0]) { db in try db.execute(sql: v1SQL) }
-        m.registerMigration(versions[1]) { db in try db.execute(sql: v2SQL) }
+        m.registerMigration(versions[1]) { db in
+            try db.execute(sql: v2CreateSQL)
+            try copyV1Events(db)
+            try db.execute(sql: v2FinishSQL)
+        }
         m.registerMigration(versions[2]) { db in try db.execute(sql: v3SQL) }
         return m
     }
