@@ -89,7 +89,7 @@ public final class Journal: Sendable {
     /// Writes any text still held back, so the database holds every event appended so far.
     public func sync() throws {
         try writer.withLock { w in
-            let ids = w.live.keys.filter { !(w.live[$0]?.pending.isEmpty ?? true) }
+            let ids = w.live.keys.filter { !(w.live[$0]?.pending.isEmpty ?? true) || !(w.live[$0]?.early.isEmpty ?? true) }
             guard !ids.isEmpty else { return }
             try write(&w, events: [], forceFlush: Set(ids))
         }
@@ -139,6 +139,7 @@ public final class Journal: Sendable {
                     try process(e, live: &w.live[e.runID]!, db: db, encoder: w.encoder)
                 }
                 for id in forceFlush where w.live[id] != nil {
+                    try drainEarly(live: &w.live[id]!, db: db, encoder: w.encoder, force: true)
                     try flushPending(db, live: &w.live[id]!, full: true)
                     if touchedSet.insert(id).inserted { touched.append(id) }
                 }
@@ -152,7 +153,10 @@ public final class Journal: Sendable {
             for id in touched { w.live[id] = nil }
             throw error
         }
-        for id in touched where w.live[id]?.state.status.isTerminal == true && w.live[id]?.pending.isEmpty == true {
+        for id in touched
+        where w.live[id]?.state.status.isTerminal == true && w.live[id]?.pending.isEmpty == true
+            && w.live[id]?.early.isEmpty == true
+        {
             w.live[id] = nil
         }
     }
@@ -178,8 +182,35 @@ public final class Journal: Sendable {
         return live
     }
 
+    /// Events of a run are journaled in sequence order. One that arrives early (parallel steps emit
+    /// from several tasks) waits in memory for the ones before it; duplicates are dropped.
     private func process(_ e: RunEvent, live: inout LiveRun, db: Database, encoder: JSONEncoder) throws {
         if e.seq <= live.lastSeq { return }
+        if e.seq > live.lastSeq + 1 {
+            live.early[e.seq] = e
+            if live.early.count > Self.maxEarlyEvents { try drainEarly(live: &live, db: db, encoder: encoder, force: true) }
+            return
+        }
+        try processInOrder(e, live: &live, db: db, encoder: encoder)
+        try drainEarly(live: &live, db: db, encoder: encoder, force: false)
+    }
+
+    /// Most events held waiting for a gap to fill before they are written anyway (a producer with gaps).
+    static let maxEarlyEvents = 4096
+
+    private func drainEarly(live: inout LiveRun, db: Database, encoder: JSONEncoder, force: Bool) throws {
+        while !live.early.isEmpty {
+            if let next = live.early.removeValue(forKey: live.lastSeq + 1) {
+                try processInOrder(next, live: &live, db: db, encoder: encoder)
+            } else if force, let first = live.early.keys.min(), let e = live.early.removeValue(forKey: first) {
+                try processInOrder(e, live: &live, db: db, encoder: encoder)
+            } else {
+                return
+            }
+        }
+    }
+
+    private func processInOrder(_ e: RunEvent, live: inout LiveRun, db: Database, encoder: JSONEncoder) throws {
         live.lastSeq = e.seq
         live.state.apply(e)
         live.dirty = true
@@ -465,6 +496,8 @@ struct AttemptKey: Hashable, Sendable {
 struct LiveRun: Sendable {
     var state: RunState
     var pending: [PendingText] = []
+    /// Events that arrived before an earlier one, by sequence number.
+    var early: [Int: RunEvent] = [:]
     var lastSeq = 0
     var writtenSteps: [String: StepRecord] = [:]
     var attempts: [String: [AttemptRecord]] = [:]

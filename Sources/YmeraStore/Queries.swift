@@ -234,16 +234,18 @@ extension Journal {
     /// writer is gone. A run live in this process returns its live state (held text included).
     public func state(_ runID: String) throws -> RunState? {
         if let live = writer.withLock({ $0.live[runID]?.state }) { return live }
-        let (events, owner) = try pool.read { db -> ([RunEvent], ProcessIdentity?) in
+        let (events, owner, lastSeq) = try pool.read { db -> ([RunEvent], ProcessIdentity?, Int) in
             let ev = try Self.fetchEvents(db, runID: runID)
             let row = try Row.fetchOne(db, sql: "SELECT owner_pid, owner_start FROM runs WHERE id = ?", arguments: [runID])
             let owner = row.map { ProcessIdentity(pid: $0[0] ?? 0, startTicks: $0[1] ?? 0) }
-            return (ev, owner)
+            return (ev, owner, try Self.fetchLastSeq(db, runID: runID))
         }
         if events.isEmpty {
             return try run(runID) == nil ? nil : RunState(runID: runID)
         }
         var state = RunState.replay(events)
+        // Coalesced text rows are keyed by their first delta: numbering continues after the last one.
+        state.lastSeq = max(state.lastSeq, lastSeq)
         if !state.status.isTerminal {
             let alive = owner.map { $0 == self.owner || $0.isAlive } ?? false
             if !alive { state.markInterruptedIfOpen() }
@@ -253,19 +255,30 @@ extension Journal {
 
     /// What `ymera resume` needs: the plan, the finished steps' outputs and costs, and where numbering
     /// continues. Throws when the run is unknown or has no plan.
-    public func resumePoint(_ runID: String) throws -> ResumePoint {
+    public func resumeData(_ runID: String) throws -> ResumeData {
         guard var state = try state(runID) else { throw JournalError.runNotFound(runID) }
         guard let plan = state.plan else { throw JournalError.noPlan(runID) }
         if !state.status.isTerminal { state.markInterruptedIfOpen() }
         let lastSeq = try pool.read { db in try Self.fetchLastSeq(db, runID: runID) }
         let finished = state.steps.values.filter { $0.status == .done }.map { s in
-            ResumePoint.FinishedStep(
+            ResumeData.FinishedStep(
                 stepID: s.id, parent: s.parent, phase: s.phase, model: s.model, output: s.output, usage: s.usage,
                 cost: s.cost, quality: s.quality, attempts: s.attempts)
         }
-        return ResumePoint(
+        return ResumeData(
             plan: plan, state: state, finishedSteps: finished, lastSeq: max(lastSeq, state.lastSeq),
             elapsedMs: state.elapsedMs)
+    }
+
+    /// The engine's resume point for a cut-off run: its state rebuilt from the journal (plan, finished
+    /// steps with outputs and costs, sequence numbers to continue from). `rerun` names finished steps
+    /// to run again. Throws when the run is unknown, has no plan, or ended (unless steps are rerun).
+    public func resumePoint(_ runID: String, rerun: [String] = []) throws -> YmeraCore.ResumePoint {
+        let data = try resumeData(runID)
+        if data.state.status.isTerminal && rerun.isEmpty {
+            throw JournalError.invalidArgument("run \(runID) already ended (\(data.state.status.rawValue)); nothing to resume")
+        }
+        return YmeraCore.ResumePoint(prior: data.state, rerun: rerun)
     }
 
     /// Runs cut off before their end (newest first): candidates for `ymera resume`.

@@ -65,8 +65,9 @@ public struct AttemptRecord: Codable, Sendable, Hashable {
     public var cost: Cost
 }
 
-/// What a resume needs: the plan and, for every finished step, its output and what it cost.
-public struct ResumePoint: Sendable {
+/// What a resume needs, in detail: the plan and, for every finished step, its output and what it cost.
+/// (`Journal.resumePoint(_:)` gives the engine's `ResumePoint` built from the same state.)
+public struct ResumeData: Sendable {
     public struct FinishedStep: Sendable, Hashable {
         public var stepID: String
         public var parent: String?

@@ -197,7 +197,7 @@ struct InterruptedTests {
         #expect(state.steps["validation"]?.status == .pending)
         #expect(try journal.steps("run-cut").first { $0.stepID == "validation" }?.status == .pending)
 
-        let resume = try journal.resumePoint("run-cut")
+        let resume = try journal.resumeData("run-cut")
         #expect(resume.plan.runID == "run-cut")
         #expect(resume.finishedSteps.map(\.stepID) == ["planning", "generation", "review", "review#1", "review#2"])
         let gen = try #require(resume.finished("generation"))
@@ -205,6 +205,11 @@ struct InterruptedTests {
         #expect(gen.cost.money.nanodollars == 120_000)
         #expect(gen.model == "sim/fallback")
         #expect(resume.lastSeq == s.events.last!.seq)
+        // The engine's resume point continues the numbering after the last journaled event.
+        let point = try journal.resumePoint("run-cut")
+        #expect(point.prior.lastSeq == s.events.last!.seq)
+        #expect(point.prior.status == .interrupted)
+        #expect(point.prior.plan?.runID == "run-cut")
 
         // The engine resumes: new events continue the numbering; the run ends succeeded.
         var more = RunScript(runID: "run-cut")

@@ -79,10 +79,10 @@ struct SchemaTests {
         #expect(similar.map(\.runID) == ["v1-finished"])
         #expect(similar.first?.modelsByStep["generation"] == "sim/fallback")
         #expect(try j.run("v1-cut")?.status == .interrupted)
-        #expect(try j.resumePoint("v1-cut").finishedSteps.map(\.stepID).contains("generation"))
+        #expect(try j.resumeData("v1-cut").finishedSteps.map(\.stepID).contains("generation"))
         // And the upgraded journal takes new events.
         var more = RunScript(runID: "v1-cut")
-        more.seq = try j.resumePoint("v1-cut").lastSeq
+        more.seq = try j.resumePoint("v1-cut").prior.lastSeq
         more.emit(.runResumed(.init(keptSteps: ["planning", "generation", "review"])))
         more.phase("validation", model: "sim/validation-model", text: "ok")
         more.emit(.runFinished(.init()))
