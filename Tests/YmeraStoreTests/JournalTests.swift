@@ -241,3 +241,44 @@ struct InterruptedTests {
         #expect(try reader.state("run-live")?.status == .running)
     }
 }
+
+@Suite("Journal: events arriving out of order")
+struct OrderingTests {
+    @Test("events that arrive before earlier ones are journaled in sequence order")
+    func reorders() throws {
+        let dir = try TempDir()
+        let script = RunScript.rich(runID: "run-order")
+        var rng = SeededRNG(seed: 11)
+        // Swap neighbours within small windows, as two tasks emitting at once would.
+        var shuffled = script.events
+        var i = 1
+        while i + 3 < shuffled.count {
+            shuffled[i..<(i + 3)].shuffle(using: &rng)
+            i += 3
+        }
+        #expect(shuffled != script.events)
+        let j = try Journal.open(directory: dir.url)
+        for e in shuffled { try j.append(e) }
+        let state = try #require(try Journal.open(directory: dir.url).state("run-order"))
+        #expect(state.comparable == RunState.replay(script.events).comparable)
+        #expect(state.anomalies == 0)
+    }
+
+    @Test("the observer sink journals events recorded from many threads at once")
+    func sinkFromManyThreads() async throws {
+        let dir = try TempDir()
+        let j = try Journal.open(directory: dir.url)
+        let sink = JournalSink(journal: j, maxBatch: 16)
+        let script = RunScript.rich(runID: "run-sink")
+        // Four tasks record interleaved slices, so arrival order differs from sequence order.
+        await withTaskGroup(of: Void.self) { group in
+            for lane in 0..<4 {
+                let mine = script.events.enumerated().filter { $0.offset % 4 == lane }.map(\.element)
+                group.addTask { for e in mine { sink.record(e) } }
+            }
+        }
+        try sink.finish()
+        let state = try #require(try Journal.open(directory: dir.url).state("run-sink"))
+        #expect(state.comparable == RunState.replay(script.events).comparable)
+    }
+}
