@@ -23,13 +23,21 @@ extension Journal {
         switch format {
         case .json:
             let export = RunExport(run: record, plan: state.plan, events: try events(runID), summary: state.summary)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
-            return String(decoding: try encoder.encode(export), as: UTF8.self) + "\n"
+            return String(decoding: try Self.exportEncoder(pretty: true).encode(export), as: UTF8.self) + "\n"
         case .markdown:
             return MarkdownReport.render(record: record, state: state, attempts: try attempts(runID))
         }
+    }
+}
+
+extension Journal {
+    /// The JSON conventions of the command line (`ymera run --json`): snake_case keys, sorted, ISO 8601 dates.
+    public static func exportEncoder(pretty: Bool) -> JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        return e
     }
 }
 

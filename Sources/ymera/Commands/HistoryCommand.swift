@@ -26,12 +26,8 @@ enum JournalCLI {
         }
     }
 
-    static func jsonEncoder(pretty: Bool) -> JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        e.dateEncodingStrategy = .iso8601
-        return e
-    }
+    /// The same JSON conventions as `ymera run --json` (snake_case keys, ISO 8601 dates).
+    static func jsonEncoder(pretty: Bool) -> JSONEncoder { Journal.exportEncoder(pretty: pretty) }
 
     static func printJSON<T: Encodable>(_ value: T, pretty: Bool = true) throws {
         let data = try jsonEncoder(pretty: pretty).encode(value)
