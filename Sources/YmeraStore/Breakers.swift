@@ -90,3 +90,35 @@ extension Journal: ExecutionHistory {
         }
     }
 }
+
+extension Journal {
+    /// A `ResilienceRegistry` listener that keeps open breakers across sessions: an opening is saved
+    /// with its wall-clock cool-down, a close removes it.
+    ///
+    ///     let registry = ResilienceRegistry(listener: journal.breakerListener())
+    ///     try journal.restoreBreakers(into: registry, nowMs: clock.nowMs())
+    public func breakerListener(now: @escaping @Sendable () -> Date = { Date() }) -> ResilienceRegistry.Listener {
+        { [self] model, t, _ in
+            let wall = now()
+            let until = t.cooldownMs.map { wall.addingTimeInterval(Double($0) / 1000) }
+            // A journal write failure must not stop a run; the breaker then just starts closed next time.
+            try? saveBreaker(
+                model: model, state: t.to, reason: t.reason, openedAt: t.to == .open ? wall : nil,
+                cooldownUntil: t.to == .closed ? nil : until)
+        }
+    }
+
+    /// Re-opens in `registry` every breaker whose cool-down had not ended at `now`, for the time left.
+    /// Returns the breakers restored.
+    @discardableResult
+    public func restoreBreakers(into registry: ResilienceRegistry, nowMs: Int64, now: Date = Date()) throws
+        -> [PersistedBreaker]
+    {
+        let open = try loadBreakers(now: now)
+        for b in open {
+            let left = Int64((b.remainingCooldown(now: now) * 1000).rounded(.up))
+            _ = registry.forceOpen(b.model, nowMs: nowMs, forMs: max(1, left), reason: b.reason)
+        }
+        return open
+    }
+}

@@ -28,7 +28,11 @@ struct ExportTests {
         #expect(events.map { $0["seq"] as? Int } == recorded.map(\.seq))
         #expect(events.first?["t_ms"] as? Int == 0)
         let text2 = events.compactMap { $0["type"] as? String == "text_delta" && $0["step"] as? String == "generation" ? $0["text"] as? String : nil }
-        #expect(text2.joined() == live.steps["generation"]?.output)
+        let streamed = script.events.compactMap { e -> String? in
+            if case .textDelta(let p) = e.kind, p.step == "generation" { return p.text }
+            return nil
+        }
+        #expect(text2.joined() == streamed.joined())
         let summary = try #require(object["summary"] as? [String: Any])
         #expect(summary["status"] as? String == "succeeded")
         #expect(summary["cost_usd"] as? Double == live.summary.costUSD)

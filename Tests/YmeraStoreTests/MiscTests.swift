@@ -125,3 +125,32 @@ struct SanitizerTests {
         #expect(TerminalSanitizer.cell("abcde", limit: 5) == "abcde")
     }
 }
+
+@Suite("Journal: breakers through the engine's registry")
+struct BreakerRegistryTests {
+    @Test("an opened breaker is saved by the listener and re-opened in a new registry until its cool-down ends")
+    func roundTrip() throws {
+        let dir = try TempDir()
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+        do {
+            let j = try Journal.open(directory: dir.url, now: clock.function)
+            let registry = ResilienceRegistry(listener: j.breakerListener(now: clock.function))
+            let t = registry.forceOpen("groq/llama-3.1-8b-instant", nowMs: 0, forMs: 60_000, reason: "quota_exhausted")
+            #expect(t?.to == .open)
+            _ = registry.forceOpen("sim/b", nowMs: 0, forMs: 60_000, reason: "auth")
+            _ = registry.reset("sim/b", nowMs: 1)
+            try j.close()
+        }
+        clock.advance(20)
+        let j = try Journal.open(directory: dir.url, now: clock.function)
+        let fresh = ResilienceRegistry()
+        let restored = try j.restoreBreakers(into: fresh, nowMs: 5_000, now: clock.now)
+        #expect(restored.map(\.model) == ["groq/llama-3.1-8b-instant"])
+        // About 40 s of cool-down left: no call is admitted now, one is after it.
+        let wait = try #require(fresh.peek("groq/llama-3.1-8b-instant", nowMs: 5_000))
+        #expect(wait > 39_000 && wait <= 40_000)
+        #expect(fresh.peek("sim/b", nowMs: 5_000) == nil)
+        clock.advance(41)
+        #expect(try j.restoreBreakers(into: ResilienceRegistry(), nowMs: 0, now: clock.now).isEmpty)
+    }
+}

@@ -28,13 +28,15 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
-var rng = SplitMix(state: 2026)
+nonisolated(unsafe) var rng = SplitMix(state: 2026)
 
 // A vocabulary with a Zipf-like spread: a few common words, many rare ones.
 let syllables = ["ka", "lo", "mi", "ren", "tas", "vo", "qui", "zel", "dor", "an", "pe", "sul", "bri", "tho", "gu", "nex"]
-var vocabulary: [String] = []
-for a in syllables { for b in syllables { for c in ["", "n", "r", "s"] { vocabulary.append(a + b + c) } } }
-vocabulary += ["function", "swift", "parser", "database", "error", "return", "index", "query", "model", "cache"]
+let vocabulary: [String] = {
+    var v: [String] = []
+    for a in syllables { for b in syllables { for c in ["", "n", "r", "s"] { v.append(a + b + c) } } }
+    return v + ["function", "swift", "parser", "database", "error", "return", "index", "query", "model", "cache"]
+}()
 func word() -> String {
     let u = Double.random(in: 0..<1, using: &rng)
     let i = Int(Double(vocabulary.count) * u * u * u)  // skewed toward the front
