@@ -451,12 +451,14 @@ public final class Journal: Sendable {
                 db,
                 sql: "SELECT id, owner_pid, owner_start FROM runs WHERE status IN ('planned', 'running', 'paused')")
         }
+        // Many open runs usually share a few writers: ask about each process once.
+        var alive: [ProcessIdentity: Bool] = [owner: true]
         let dead: [String] = open.compactMap { row in
             let pid: Int32? = row["owner_pid"]
             let start: Int64? = row["owner_start"]
             let ident = ProcessIdentity(pid: pid ?? 0, startTicks: start ?? 0)
-            if ident == owner { return nil }  // ours: live in this process
-            return ident.isAlive ? nil : row["id"]
+            if alive[ident] == nil { alive[ident] = ident.isAlive }
+            return alive[ident] == true ? nil : row["id"]
         }
         guard !dead.isEmpty else { return [] }
         try pool.write { db in

@@ -107,10 +107,10 @@ func stats(_ label: String, repeats: Int = 7, _ body: () throws -> Int) rethrows
         rows = n
         times.append(ms)
     }
+    let first = times[0]
     times.sort()
     print(String(format: "%@ %8.2f ms first, %8.2f ms median, %8.2f ms min  (%d rows)",
-                 label.padding(toLength: 44, withPad: " ", startingAt: 0), times[0] == times.min()! ? times[0] : times[0],
-                 times[times.count / 2], times.min()!, rows))
+                 label.padding(toLength: 44, withPad: " ", startingAt: 0), first, times[times.count / 2], times[0], rows))
 }
 
 print("JournalBench: \(runCount) runs × \(eventsPerRun) events = \(runCount * eventsPerRun) events → \(dir.path)")
