@@ -512,7 +512,11 @@ struct LiveRun: Sendable {
 struct WriterState: @unchecked Sendable {
     // JSONEncoder is a class without Sendable conformance; it is only used under the writer lock.
     var live: [String: LiveRun] = [:]
-    let encoder = JSONEncoder()
+    let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.withoutEscapingSlashes]
+        return e
+    }()
 }
 
 private func Glibc_open(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
