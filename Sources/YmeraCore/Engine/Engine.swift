@@ -41,6 +41,8 @@ public struct ResumePoint: Sendable {
 public final class Engine: Sendable {
     public let catalog: Catalog
     public let resilience: ResilienceRegistry
+    /// Requests in flight per provider with a slot limit (`ProviderConfig.maxConcurrent`).
+    public let slots = ProviderSlots()
     public let config: EngineConfig
     let client: any ModelClient
     let validator: any QualityValidator
@@ -162,8 +164,7 @@ final class RunExecution: Sendable {
     let baseElapsed: Int
     let resume: ResumePoint?
     let continuation: AsyncStream<RunEvent>.Continuation
-    let messages: AsyncStream<Message>
-    let messageSink: AsyncStream<Message>.Continuation
+    let mailbox: Mailbox
     let observer: (@Sendable (RunEvent, RunControl) -> Void)?
     let m: Mutex<Mutable>
 
@@ -175,7 +176,7 @@ final class RunExecution: Sendable {
         self.resume = resume
         self.continuation = continuation
         self.observer = observer
-        (messages, messageSink) = AsyncStream<Message>.makeStream(bufferingPolicy: .unbounded)
+        mailbox = Mailbox(clock: engine.clock)
         var state = resume?.prior ?? RunState(runID: plan.runID)
         state.markInterruptedIfOpen()
         m = Mutex(Mutable(state: state, plan: plan, seq: resume?.prior.lastSeq ?? 0, rng: SplitMix64(seed: SplitMix64.derive(plan.seed, "engine"))))
@@ -240,7 +241,7 @@ final class RunExecution: Sendable {
             clock.enter()
             w.resume()
         }
-        messageSink.yield(.poke)
+        mailbox.send(.poke)
     }
 
     /// Waits while paused. Attempts in flight are not stopped; this is checked before each new attempt.
@@ -260,6 +261,7 @@ final class RunExecution: Sendable {
                     c.resume()
                 }
             }
+            await clock.yieldTurn()
         }
     }
 
@@ -316,9 +318,13 @@ final class RunExecution: Sendable {
                         m.withLock { _ = $0.running.insert(id) }
                         clock.enter()
                         group.addTask { [self] in
-                            let ok = await runStep(id)
+                            let ok = await ClockContext.$key.withValue(id) {
+                                await clock.yieldTurn()
+                                return await runStep(id)
+                            }
                             m.withLock { _ = $0.running.remove(id) }
-                            messageSink.yield(.finished(id, ok))
+                            mailbox.send(.finished(id, ok))
+                            clock.leave()
                         }
                     }
                 }
@@ -327,15 +333,9 @@ final class RunExecution: Sendable {
                 if runningCount == 0 && !m.withLock({ $0.paused }) && scheduler.nextReadyPreview().isEmpty { break }
 
                 // 3. Wait for a step to end or a command.
-                clock.leave()
-                var it = messages.makeAsyncIterator()
-                guard let msg = await it.next() else {
-                    clock.enter()
-                    break
-                }
+                let msg = await mailbox.receive()
                 switch msg {
                 case .finished(let id, let ok):
-                    // Participation handed over by the finished step.
                     if m.withLock({ $0.abandoned.remove(id) != nil }) && !isCancelled {
                         // Its input was reset while it ran: it waits for the new input.
                         scheduler.finish(id, succeeded: true)
@@ -353,7 +353,8 @@ final class RunExecution: Sendable {
                         emit(.stepSkipped(.init(step: s, reason: "\(id) failed")))
                     }
                 case .poke:
-                    clock.enter()
+                    // A command may come from a participant's observer: take turns again.
+                    await ClockContext.$key.withValue("") { await clock.yieldTurn() }
                 }
             }
             // Drain (cancelled runs): children end quickly once cancelled.
@@ -382,7 +383,6 @@ final class RunExecution: Sendable {
             return s.state
         }
         continuation.finish()
-        messageSink.finish()
         clock.leave()
         if let history = engine.history, let plan = state.plan {
             let record = ExecutionRecord(
@@ -482,6 +482,8 @@ final class RunExecution: Sendable {
                 cstep.fallbacks = step.fallbacks.filter { !step.candidates.contains($0) }
                 clock.enter()
                 group.addTask { [self] in
+                    await ClockContext.$key.withValue(cid) { await clock.yieldTurn() }
+                    return await ClockContext.$key.withValue(cid) { () async -> (String, String, ModelID, Double)? in
                     switch await attemptLoop(stepID: cid, step: cstep, baseMessages: base, purpose: .initial) {
                     case .failure(let f):
                         emit(.stepFailed(.init(step: cid, errorClass: f.errorClass, reason: f.message)))
@@ -490,6 +492,7 @@ final class RunExecution: Sendable {
                         let report = await score(stepID: cid, step: cstep, output: out, model: used)
                         emit(.stepDone(.init(step: cid, model: used, outputChars: out.count)))
                         return (cid, out, used, report?.score ?? 0)
+                    }
                     }
                 }
             }
@@ -541,6 +544,8 @@ final class RunExecution: Sendable {
                         let base = messages(for: current, subtask: sub)
                         clock.enter()
                         group.addTask { [self] in
+                            await ClockContext.$key.withValue(childID) { await clock.yieldTurn() }
+                            return await ClockContext.$key.withValue(childID) { () async -> (String, Bool) in
                             switch await attemptLoop(stepID: childID, step: current, baseMessages: base, purpose: .initial) {
                             case .failure(let f):
                                 emit(.stepFailed(.init(step: childID, errorClass: f.errorClass, reason: f.message)))
@@ -548,6 +553,7 @@ final class RunExecution: Sendable {
                             case .success(let (out, model)):
                                 emit(.stepDone(.init(step: childID, model: model, outputChars: out.count)))
                                 return (sid, true)
+                            }
                             }
                         }
                     }
@@ -741,7 +747,10 @@ final class RunExecution: Sendable {
                 temperature: step.temperature, stream: engine.config.stream,
                 context: RequestContext(runID: plan.runID, stepID: stepID, phase: step.phase, attempt: total, taskType: plan.intent.taskType, seed: plan.seed))
 
+            let limit = provider.maxConcurrent ?? Int.max
+            if limit < Int.max { await engine.slots.acquire(provider.id, limit: limit, clock: clock) }
             let outcome = await perform(request, stepID: stepID)
+            if limit < Int.max { engine.slots.release(provider.id, clock: clock) }
             switch outcome {
             case .success(let (text, usage)):
                 let cost = model.cost(of: usage)
@@ -847,7 +856,9 @@ final class RunExecution: Sendable {
     func perform(_ request: ModelRequest, stepID: String) async -> Result<(String, TokenUsage), ModelFailure> {
         let client = engine.client
         clock.enter()
+        let key = ClockContext.key
         let task = Task { [self] () -> Result<(String, TokenUsage), ModelFailure> in
+          await ClockContext.$key.withValue(key) { () async -> Result<(String, TokenUsage), ModelFailure> in
             var text = ""
             var usage: TokenUsage?
             var finished = false
@@ -885,6 +896,7 @@ final class RunExecution: Sendable {
             } catch {
                 return .failure(ModelFailure(.unknown, String(describing: error), partialOutput: text))
             }
+          }
         }
         let alreadyCancelled = m.withLock { s -> Bool in
             s.attempts[stepID] = { task.cancel() }
@@ -895,6 +907,53 @@ final class RunExecution: Sendable {
         let result = await task.value  // the attempt task hands its participation back
         m.withLock { _ = $0.attempts.removeValue(forKey: stepID) }
         return result
+    }
+}
+
+/// The coordinator's inbox, aware of the run clock: a message counts the coordinator as running
+/// only when it is actually waiting for one (otherwise it finds the message on its next look).
+final class Mailbox: Sendable {
+    private struct State {
+        var queue: [RunExecution.Message] = []
+        var waiting: CheckedContinuation<RunExecution.Message, Never>?
+    }
+    private let state = Mutex(State())
+    private let clock: any RunClock
+
+    init(clock: any RunClock) { self.clock = clock }
+
+    func send(_ message: RunExecution.Message) {
+        let wake = state.withLock { s -> CheckedContinuation<RunExecution.Message, Never>? in
+            if let w = s.waiting {
+                s.waiting = nil
+                return w
+            }
+            s.queue.append(message)
+            return nil
+        }
+        if let wake {
+            clock.enter()  // on the coordinator's behalf, before the sender can stop counting
+            wake.resume(returning: message)
+        }
+    }
+
+    /// The next message; while waiting, the caller does not count as running.
+    func receive() async -> RunExecution.Message {
+        if let m = state.withLock({ s -> RunExecution.Message? in s.queue.isEmpty ? nil : s.queue.removeFirst() }) {
+            return m
+        }
+        return await withCheckedContinuation { (c: CheckedContinuation<RunExecution.Message, Never>) in
+            let ready = state.withLock { s -> RunExecution.Message? in
+                if !s.queue.isEmpty { return s.queue.removeFirst() }
+                s.waiting = c
+                return nil
+            }
+            if let ready {
+                c.resume(returning: ready)
+            } else {
+                clock.leave()
+            }
+        }
     }
 }
 

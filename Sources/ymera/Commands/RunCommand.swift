@@ -25,6 +25,10 @@ struct RunCommand: AsyncParsableCommand {
     var realtime = false
 
     func run() async throws {
+        try await withCLIErrors { try await execute() }
+    }
+
+    func execute() async throws {
         let context: AppContext
         do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
         let prepared: PreparedRun
@@ -159,11 +163,21 @@ enum CLIError: Error, CustomStringConvertible {
     }
 }
 
-extension CLIError: CustomNSError {
-    var errorCode: Int {
+extension CLIError {
+    var exitCode: Int32 {
         switch self {
         case .config, .input: 2
         case .refused: 3
         }
+    }
+}
+
+/// Runs a command body; a `CLIError` becomes one clear `error:` line on stderr and its exit status.
+func withCLIErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let e as CLIError {
+        Output.err("error: \(Output.clean(e.description))")
+        throw ExitCode(e.exitCode)
     }
 }

@@ -46,26 +46,26 @@ struct PlanningOptions: ParsableArguments {
     }
 
     /// The task text from the argument, `--task-file`, or standard input.
-    func readTask() throws -> String {
+    func readTask() throws(CLIError) -> String {
         var text: String
         if let taskFile {
-            guard let data = FileManager.default.contents(atPath: taskFile) else { throw ValidationError("cannot read --task-file '\(taskFile)'") }
-            guard let s = String(data: data, encoding: .utf8) else { throw ValidationError("--task-file '\(taskFile)' is not UTF-8 text") }
+            guard let data = FileManager.default.contents(atPath: taskFile) else { throw CLIError.input("cannot read --task-file '\(taskFile)'") }
+            guard let s = String(data: data, encoding: .utf8) else { throw CLIError.input("--task-file '\(taskFile)' is not UTF-8 text") }
             text = s
         } else if task == "-" || (task == nil && isatty(STDIN_FILENO) == 0) {
             let data = FileHandle.standardInput.readDataToEndOfFile()
-            guard let s = String(data: data, encoding: .utf8) else { throw ValidationError("standard input is not UTF-8 text") }
+            guard let s = String(data: data, encoding: .utf8) else { throw CLIError.input("standard input is not UTF-8 text") }
             text = s
         } else if let task {
             text = task
         } else {
-            throw ValidationError("give a task: ymera run \"Write a haiku about SQLite\"")
+            throw CLIError.input("give a task: ymera run \"Write a haiku about SQLite\"")
         }
         text = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw ValidationError("the task is empty") }
+        guard !text.isEmpty else { throw CLIError.input("the task is empty") }
         let limit = 8 * 1024 * 1024
         guard text.utf8.count <= limit else {
-            throw ValidationError("the task is \(text.utf8.count / 1024) KiB; the limit is \(limit / 1024 / 1024) MiB")
+            throw CLIError.input("the task is \(text.utf8.count / 1024) KiB; the limit is \(limit / 1024 / 1024) MiB")
         }
         return text
     }
@@ -95,18 +95,18 @@ enum RunSetup {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
             let name = parts.count == 2 ? parts[1] : parts[0]
             var model: ModelInfo
-            do { model = try catalog.model(name) } catch { throw ValidationError("--model \(spec): \(error)") }
+            do { model = try catalog.model(name) } catch { throw CLIError.input("--model \(spec): \(error)") }
             if context.availability(of: model) != .ready && context.availability(of: model) != .simulated {
                 // Without its key, a real model's simulated twin serves when the run is simulated.
                 if available.first?.provider == "sim", let twin = try? catalog.model("sim/\(model.id.name)") {
                     model = twin
                 } else {
-                    throw ValidationError("--model \(spec): \(model.id) cannot serve: \(context.availability(of: model).label)")
+                    throw CLIError.input("--model \(spec): \(model.id) cannot serve: \(context.availability(of: model).label)")
                 }
             }
             if parts.count == 2 {
                 guard stepNames.contains(parts[0]) else {
-                    throw ValidationError("--model \(spec): '\(parts[0])' is not a phase; use \(Phase.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw CLIError.input("--model \(spec): '\(parts[0])' is not a phase; use \(Phase.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 overrides[parts[0]] = model.id
             } else {
