@@ -121,7 +121,8 @@ extension Journal {
             complexity: row[3], strategy: (row[4] as String?).flatMap(Strategy.init(rawValue:)),
             serving: (row[5] as String?).flatMap(ServingKind.init(rawValue:)),
             status: RunStatus(rawValue: row[6]) ?? .interrupted, score: row[7],
-            cost: Cost(money: Money(nanodollars: row[8]), unpricedTokens: row[9]), tokens: row[10],
+            cost: Cost(money: Money(nanodollars: row[8]), unpricedTokens: row[9]),
+            costUSD: Money(nanodollars: row[8]).dollars, tokens: row[10],
             startedAt: Date(timeIntervalSince1970: row[11]), durationMs: row[12], lastSeq: row[13])
     }
 

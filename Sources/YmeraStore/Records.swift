@@ -12,6 +12,8 @@ public struct RunRecord: Codable, Sendable, Hashable {
     public var status: RunStatus
     public var score: Double?
     public var cost: Cost
+    /// `cost` in US dollars (priced tokens only; see `cost.unpricedTokens`), for JSON readers.
+    public var costUSD: Double
     public var tokens: Int
     public var startedAt: Date
     public var durationMs: Int

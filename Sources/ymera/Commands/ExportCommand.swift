@@ -39,7 +39,7 @@ struct ExportCommand: AsyncParsableCommand {
         // Outputs can be private: the file is created readable by its owner only.
         let path = (output as NSString).expandingTildeInPath
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw CLIError.input("cannot write \(path): \(String(cString: strerror(errno)))") }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         try handle.write(contentsOf: Data(text.utf8))
         try handle.close()

@@ -22,7 +22,7 @@ enum JournalCLI {
     /// Resolves a unique run id prefix, with a readable error.
     static func resolve(_ journal: Journal, _ prefix: String) throws -> String {
         do { return try journal.resolveRunID(prefix) } catch let e as JournalError {
-            throw ValidationError(e.description)
+            throw CLIError.input(e.description)
         }
     }
 

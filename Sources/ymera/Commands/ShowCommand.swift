@@ -35,7 +35,7 @@ struct ShowCommand: AsyncParsableCommand {
         let journal = try data.openJournal()
         let id = try JournalCLI.resolve(journal, run)
         guard let record = try journal.run(id), let state = try journal.state(id) else {
-            throw ValidationError("no run \(id)")
+            throw CLIError.input("no run \(id)")
         }
         if json {
             try JournalCLI.printJSON(
