@@ -289,7 +289,7 @@ final class RunExecution: Sendable {
             scheduler = try StepScheduler(nodes: plan.steps.map { ($0.id, $0.dependsOn) }, limit: max(1, plan.steps.count))
         } catch {
             emit(.runFailed(.init(reason: "invalid plan: \(error)")))
-            return finish()
+            return await finish()
         }
         for id in keep { scheduler.markDone(id) }
         if let resume, !resume.rerun.isEmpty {
@@ -374,23 +374,28 @@ final class RunExecution: Sendable {
                 emit(.runFailed(.init(reason: why)))
             }
         }
-        return finish()
+        return await finish()
     }
 
-    func finish() -> RunState {
+    func finish() async -> RunState {
         let state = m.withLock { s -> RunState in
             s.finished = true
             return s.state
         }
-        continuation.finish()
-        clock.leave()
+        // The learning system remembers the run before anyone sees it end.
         if let history = engine.history, let plan = state.plan {
             let record = ExecutionRecord(
                 runID: plan.runID, taskType: plan.intent.taskType, complexity: plan.intent.complexity, strategy: plan.strategy,
                 modelsByStep: Dictionary(uniqueKeysWithValues: state.steps.values.filter { $0.parent == nil }.map { ($0.id, $0.model) }),
                 score: state.score, durationMs: state.elapsedMs, cost: state.cost, succeeded: state.status == .succeeded, finishedAt: Date())
-            Task { try? await history.record(record) }
+            do {
+                try await history.record(record)
+            } catch {
+                engine.logger.warning("could not record the run for recommendations: \(error)")
+            }
         }
+        continuation.finish()
+        clock.leave()
         return state
     }
 
@@ -513,16 +518,24 @@ final class RunExecution: Sendable {
 
     /// Generation split into the planning phase's subtasks, run as a graph with a concurrency limit.
     func runDecomposed(_ step: PlanStep) async -> Bool {
-        let planText = step.dependsOn.compactMap { id in m.withLock { $0.state.steps[id] } }.first { $0.phase == .planning }?.output ?? ""
-        var parsed = SubtaskParser().parse(planText)
-        var source = "planning output"
-        if parsed.subtasks.count < 2 {
-            parsed = .init(subtasks: [Subtask(id: "1", title: "The whole task")], dropped: [])
-            source = "no subtasks in the plan: whole task as one"
-        } else if !parsed.dropped.isEmpty {
-            source += "; dropped forward dependencies \(parsed.dropped.joined(separator: ", "))"
+        var parsed: SubtaskParser.Result
+        var finishedBefore: [String] = []
+        if let recorded = resumedSubtasks(of: step.id) {
+            // Resuming: the subtasks were planned before the interruption; finished ones are kept.
+            parsed = .init(subtasks: recorded.subtasks, dropped: [])
+            finishedBefore = recorded.done
+        } else {
+            let planText = step.dependsOn.compactMap { id in m.withLock { $0.state.steps[id] } }.first { $0.phase == .planning }?.output ?? ""
+            parsed = SubtaskParser().parse(planText)
+            var source = "planning output"
+            if parsed.subtasks.count < 2 {
+                parsed = .init(subtasks: [Subtask(id: "1", title: "The whole task")], dropped: [])
+                source = "no subtasks in the plan: whole task as one"
+            } else if !parsed.dropped.isEmpty {
+                source += "; dropped forward dependencies \(parsed.dropped.joined(separator: ", "))"
+            }
+            emit(.subtasksPlanned(.init(step: step.id, subtasks: parsed.subtasks, source: source)))
         }
-        emit(.subtasksPlanned(.init(step: step.id, subtasks: parsed.subtasks, source: source)))
         var sched: StepScheduler
         do {
             sched = try StepScheduler(nodes: parsed.subtasks.map { ($0.id, $0.dependsOn) }, limit: engine.config.subtaskConcurrency)
@@ -530,6 +543,7 @@ final class RunExecution: Sendable {
             emit(.stepFailed(.init(step: step.id, errorClass: .badRequest, reason: "subtasks: \(error)")))
             return false
         }
+        for id in finishedBefore { sched.markDone(id) }
         let byID = Dictionary(uniqueKeysWithValues: parsed.subtasks.map { ($0.id, $0) })
         await withTaskGroup(of: (String, Bool).self) { group in
             var bound = 0
@@ -580,6 +594,22 @@ final class RunExecution: Sendable {
         _ = report
         emit(.stepDone(.init(step: step.id, model: model, outputChars: combined.count)))
         return true
+    }
+
+    /// On a resumed run, the subtasks a step had planned before the interruption and those that
+    /// finished; nil when the step has none recorded (or is being run again on purpose).
+    func resumedSubtasks(of stepID: String) -> (subtasks: [Subtask], done: [String])? {
+        guard let resume, !resume.rerun.contains(stepID) else { return nil }
+        let prior = resume.prior
+        guard let parent = prior.steps[stepID] else { return nil }
+        let children = parent.children.filter { $0.hasPrefix(stepID + "/") }.compactMap { prior.steps[$0] }
+        guard !children.isEmpty else { return nil }
+        let prefix = stepID + "/"
+        let subtasks = children.map { c in
+            Subtask(id: String(c.id.dropFirst(prefix.count)), title: c.title, dependsOn: c.dependsOn.map { String($0.dropFirst(prefix.count)) })
+        }
+        let done = children.filter { $0.status == .done }.map { String($0.id.dropFirst(prefix.count)) }
+        return (subtasks, done)
     }
 
     /// Waits for one child of a group, handing clock participation over from the child.

@@ -32,6 +32,9 @@ struct PlanningOptions: ParsableArguments {
     @Flag(help: "Use the simulated models even when keys or a local model are available.")
     var simulate = false
 
+    @Flag(name: .customLong("refine-intent"), help: "Ask the fastest available model to refine the intent analysis (validated JSON; the heuristic stays on any failure).")
+    var refineIntent = false
+
     @Option(name: .customLong("simulate-faults"), help: ArgumentHelp("Share of simulated attempts that fail with mixed error classes (0-1).", valueName: "RATE"))
     var simulateFaults: Double = 0
 
@@ -82,9 +85,18 @@ struct PreparedRun {
 enum RunSetup {
     static func prepare(_ o: PlanningOptions, context: AppContext, history: (any ExecutionHistory)? = nil, runID: String? = nil) async throws -> PreparedRun {
         let task = try o.readTask()
-        let intent = IntentAnalyzer().analyze(task)
+        var intent = IntentAnalyzer().analyze(task)
         var (available, serving, note) = context.servable(forceSimulated: o.simulate)
-        _ = serving
+        if o.refineIntent, let fast = available.max(by: { ($0.speedTier, -$0.qualityTier) < ($1.speedTier, -$1.qualityTier) }),
+            let provider = context.catalog.provider(for: fast)
+        {
+            let wiring = Wiring(context: context)
+            let clock = wiring.clock(serving: serving, realtime: false)
+            clock.enter()
+            intent = await IntentRefiner(client: wiring.client(clock: clock, faults: .init()), model: fast, provider: provider, clock: clock)
+                .refine(intent, task: task, seed: o.seed ?? 0)
+            clock.leave()
+        }
         let catalog = context.catalog
 
         // --model: PHASE=MODEL, or MODEL for every phase.
