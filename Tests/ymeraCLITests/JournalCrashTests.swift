@@ -137,8 +137,6 @@ struct JournalCrashTests {
         /// False when the kill came after the run had ended (nothing to resume).
         var interrupted = true
         var problems: [String] = []
-        /// Finished subtasks of an unfinished decomposed phase that resume ran again.
-        var subtaskReruns: [String] = []
     }
 
     /// One kill-and-resume cycle. Checks are collected, not recorded, because lanes run on other threads.
@@ -194,21 +192,26 @@ struct JournalCrashTests {
             return o
         }
         check(after.status == .succeeded, "status after resume is \(after.status)")
-        for s in kept where s.parent == nil {
-            check(after.steps[s.id]?.output == s.output, "kept phase \(s.id) changed its output")
-            check(after.steps[s.id]?.cost == s.cost, "kept phase \(s.id) billed again")
-            check(after.steps[s.id]?.attempts == s.attempts, "kept phase \(s.id) ran again")
-        }
         let events = try reopened.events(runID)
+        // Finished phases and finished subtasks alike.
+        for s in kept {
+            check(after.steps[s.id]?.output == s.output, "kept step \(s.id) changed its output")
+            check(after.steps[s.id]?.cost == s.cost, "kept step \(s.id) billed again")
+            check(after.steps[s.id]?.attempts == s.attempts, "kept step \(s.id) ran again")
+        }
+        // And no usage after resuming is billed to a kept step.
+        let keptIDs = Set(kept.map(\.id))
+        let rebilled = events.drop(while: { $0.typeName != "run_resumed" }).compactMap { e -> String? in
+            if case .usage(let p) = e.kind, keptIDs.contains(p.step) { return p.step }
+            return nil
+        }
+        check(rebilled.isEmpty, "kept steps billed again: \(rebilled)")
         if let resumedAt = events.firstIndex(where: { $0.typeName == "run_resumed" }) {
-            let keptIDs = Set(kept.map(\.id))
             let restarted = events[resumedAt...].compactMap { e -> String? in
                 if case .stepStarted(let p) = e.kind, keptIDs.contains(p.step) { return p.step }
                 return nil
             }
-            let phases = restarted.filter { before.steps[$0]?.parent == nil }
-            check(phases.isEmpty, "finished phases started again: \(phases)")
-            o.subtaskReruns = restarted.filter { before.steps[$0]?.parent != nil }
+            check(restarted.isEmpty, "finished steps started again: \(restarted)")
         } else {
             check(false, "no run_resumed event after resume")
         }
@@ -246,12 +249,6 @@ struct JournalCrashTests {
         #expect(all.filter(\.interrupted).count >= 20, "only \(all.filter(\.interrupted).count) interruptions in \(all.count) runs")
         let problems = all.flatMap(\.problems)
         #expect(problems.isEmpty, "\(problems.count) problems:\n\(problems.joined(separator: "\n"))")
-        // Known engine gap: on resume, finished subtasks of a decomposed phase that had not finished run
-        // (and bill) again, because only whole phases are kept. Remove this wrapper once the engine keeps them.
-        let reruns = all.flatMap(\.subtaskReruns)
-        withKnownIssue("resume re-runs finished subtasks of an unfinished decomposed phase", isIntermittent: true) {
-            #expect(reruns.isEmpty, "finished subtasks started again: \(reruns)")
-        }
     }
 
     @Test(
