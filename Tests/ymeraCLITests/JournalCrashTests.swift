@@ -22,11 +22,31 @@ enum YmeraBinary {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()
 
-    /// Whether the binary has a subcommand (`ymera NAME --help` succeeds).
-    static func has(_ subcommand: String) -> Bool {
-        guard url != nil, let r = try? run([subcommand, "--help"], timeout: 30) else { return false }
-        return r.status == 0
-    }
+    /// The subcommands `ymera --help` lists (`ymera NAME --help` is no test: an unknown NAME still
+    /// prints the root help and succeeds).
+    static let subcommands: Set<String> = {
+        guard url != nil, let r = try? run(["--help"], timeout: 30), r.status == 0 else { return [] }
+        var names = Set<String>()
+        var inList = false
+        for line in (r.stdout + "\n" + r.stderr).split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("SUBCOMMANDS:") {
+                inList = true
+                continue
+            }
+            guard inList else { continue }
+            if line.isEmpty {
+                if !names.isEmpty { inList = false }
+                continue
+            }
+            // "  name   abstract"; wrapped abstracts are indented further.
+            guard line.hasPrefix("  "), !line.hasPrefix("   "), let first = line.split(separator: " ").first else { continue }
+            names.insert(String(first))
+        }
+        return names
+    }()
+
+    /// Whether the binary has a subcommand.
+    static func has(_ subcommand: String) -> Bool { subcommands.contains(subcommand) }
 
     struct Result {
         var status: Int32
