@@ -16,6 +16,8 @@ public struct LoadedConfig: Sendable {
     public var catalog: Catalog
     public var defaults: RunDefaults
     public var engine: EngineConfig
+    /// Circuit-breaker settings from `[engine]`.
+    public var breaker: CircuitBreaker.Config
     /// The files read, in order (later ones override earlier ones).
     public var sources: [String]
 }
@@ -98,7 +100,7 @@ public enum ConfigLoader {
         }
         do {
             let catalog = try Catalog(providers: providerOrder.compactMap { providers[$0] }, models: models + twins)
-            return LoadedConfig(catalog: catalog, defaults: defaults, engine: engine, sources: docs.map(\.file))
+            return LoadedConfig(catalog: catalog, defaults: defaults, engine: engine, breaker: breakerConfig(from: docs), sources: docs.map(\.file))
         } catch {
             throw ConfigError(file: docs.last?.file ?? "catalog", line: nil, key: nil, message: "\(error)")
         }

@@ -6,6 +6,12 @@ extension Ymera {
         RunCommand.self,
         PlanCommand.self,
         ModelsCommand.self,
+        ResumeCommand.self,
+        HistoryCommand.self,
+        ShowCommand.self,
+        ExportCommand.self,
+        ReplayCommand.self,
+        PruneCommand.self,
         ValidateCommand.self,
     ]
 }

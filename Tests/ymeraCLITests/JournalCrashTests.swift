@@ -170,7 +170,7 @@ struct JournalCrashTests {
         let data = root.appendingPathComponent("data")
         let env = isolatedEnvironment(home: root)
         let child = try Child(
-            ["run", task, "--simulate", "--realtime", "--strategy", "multi", "--json", "--seed", String(100 + iteration),
+            ["run", task, "--simulate", "--realtime", "--validator", "heuristic", "--strategy", "multi", "--json", "--seed", String(100 + iteration),
              "--data-dir", data.path],
             environment: env, killAfterLines: killAfter, timeout: 120)
         let result = child.wait()
@@ -204,7 +204,7 @@ struct JournalCrashTests {
         try journal.close()
 
         // Resume completes the run without re-running or re-billing the finished phases.
-        let resumed = try YmeraBinary.run(["resume", runID, "--json", "--data-dir", data.path], environment: env, timeout: 120)
+        let resumed = try YmeraBinary.run(["resume", runID, "--json", "--validator", "heuristic", "--data-dir", data.path], environment: env, timeout: 120)
         check(resumed.status == 0, "resume exited \(resumed.status): \(resumed.stderr.suffix(800))")
         let reopened = try Journal.open(directory: data)
         guard let after = try reopened.state(runID) else {

@@ -26,7 +26,7 @@ public struct IntentAnalyzer: Sendable {
         (.data, ["csv", "dataset", "data", "table", "spreadsheet", "json", "etl", "statistics", "chart", "query"]),
         (.research, ["research", "find sources", "literature", "survey", "investigate", "state of the art", "papers"]),
         (.analysis, ["analyze", "analyse", "analysis", "compare", "evaluate", "assess", "pros and cons", "review"]),
-        (.creative, ["story", "poem", "lyrics", "slogan", "fiction", "creative", "imagine", "brainstorm", "novel"]),
+        (.creative, ["story", "poem", "haiku", "limerick", "lyrics", "slogan", "fiction", "creative", "imagine", "brainstorm", "novel"]),
         (.question, ["what is", "why does", "how does", "explain", "who is", "when did", "?"]),
         (.text, ["write", "essay", "article", "summary", "summarize", "email", "letter", "blog", "document", "translate"]),
     ]

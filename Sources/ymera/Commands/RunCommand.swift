@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import YmeraConfig
 import YmeraCore
+import YmeraStore
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,9 +35,11 @@ struct RunCommand: AsyncParsableCommand {
     func execute() async throws {
         let context: AppContext
         do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
+        let journal: Journal
+        do { journal = try Journal.open(directory: context.dataDirectory) } catch { throw CLIError.config("journal: \(error)") }
         let prepared: PreparedRun
         do {
-            prepared = try await RunSetup.prepare(planning, context: context)
+            prepared = try await RunSetup.prepare(planning, context: context, history: journal)
         } catch let e as PlanError {
             throw CLIError.refused(e.message)
         }
@@ -56,8 +59,11 @@ struct RunCommand: AsyncParsableCommand {
             catalog: context.catalog,
             client: wiring.client(clock: clock, faults: .init(rate: planning.simulateFaults)),
             validator: wiring.validator(available: prepared.available, kind: validatorKind),
-            clock: clock, config: engineConfig)
-        let handle = engine.start(prepared.plan)
+            clock: clock, resilience: try wiring.resilience(journal: journal, clock: clock), config: engineConfig,
+            history: journal)
+        // Every event is journaled as it is emitted, before anyone else sees it.
+        let sink = JournalSink(journal: journal)
+        let handle = engine.start(prepared.plan, observer: { event, _ in sink.record(event) })
         let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
         defer { interrupt.stop() }
 
@@ -70,6 +76,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let final = await handle.finalState()
+        do { try sink.finish() } catch { Output.err("warning: the journal could not record the end of the run: \(error)") }
         let summary = final.summary
         if json {
             Output.jsonLine(summary)

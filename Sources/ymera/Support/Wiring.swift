@@ -2,6 +2,7 @@ import Foundation
 import YmeraConfig
 import YmeraCore
 import YmeraQuality
+import YmeraStore
 
 /// Builds the engine's parts for a command: clock, clients, validator.
 struct Wiring {
@@ -10,6 +11,17 @@ struct Wiring {
     /// Simulated runs use virtual time unless asked for real pacing: same seed, same events.
     func clock(serving: ServingKind, realtime: Bool) -> any RunClock {
         serving == .simulated && !realtime ? VirtualClock() : SystemClock()
+    }
+
+    /// Breakers and rate limiters for a run. On real time, open breakers are kept in the journal across
+    /// sessions (an open breaker stays open after a restart until its cool-down ends). Simulated time is
+    /// a run's own, so simulated runs neither restore nor persist breakers.
+    func resilience(journal: Journal, clock: any RunClock) throws -> ResilienceRegistry {
+        let config = context.loaded.breaker
+        guard clock is SystemClock else { return ResilienceRegistry(breakerConfig: config) }
+        let registry = ResilienceRegistry(breakerConfig: config, listener: journal.breakerListener())
+        try journal.restoreBreakers(into: registry, nowMs: clock.nowMs())
+        return registry
     }
 
     /// The real validator, with a judge for review and validation: the best available model with the

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import YmeraConfig
+import YmeraCore
+import YmeraStore
+
+/// `ymera resume RUN`: continues a cut-off run from its journal; finished steps are kept, not re-run.
+struct ResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume", abstract: "Continue a run that was cut off, from its last finished steps.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "Run id or a unique prefix of it.")
+    var run: String
+
+    @Flag(help: "One JSON object per line per event; the last line is the summary.")
+    var json = false
+
+    @Flag(help: "Pace simulated runs in real time.")
+    var realtime = false
+
+    @Option(help: ArgumentHelp("real or heuristic, as for `run`.", valueName: "KIND"))
+    var validator: String = "real"
+
+    func run() async throws {
+        try await withCLIErrors { try await execute() }
+    }
+
+    func execute() async throws {
+        let context: AppContext
+        do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
+        let journal = try Journal.open(directory: context.dataDirectory)
+        let id: String
+        let point: ResumePoint
+        do {
+            id = try journal.resolveRunID(run)
+            point = try journal.resumePoint(id)
+        } catch let e as JournalError { throw CLIError.input(e.description) }
+        guard let plan = point.prior.plan else { throw CLIError.input("run \(id) has no plan") }
+        let wiring = Wiring(context: context)
+        let clock = wiring.clock(serving: plan.serving, realtime: realtime)
+        guard let validatorKind = ValidatorKind(rawValue: validator) else {
+            throw CLIError.input("unknown --validator '\(validator)': use real or heuristic")
+        }
+        let available = plan.allModels.compactMap { try? context.catalog.model($0) }
+        let engine = Engine(
+            catalog: context.catalog, client: wiring.client(clock: clock, faults: .init(rate: 0)),
+            validator: wiring.validator(available: available, kind: validatorKind), clock: clock,
+            resilience: try wiring.resilience(journal: journal, clock: clock), config: context.loaded.engine, history: journal)
+        let sink = JournalSink(journal: journal)
+        let handle = engine.start(plan, resume: point, observer: { event, _ in sink.record(event) })
+        let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
+        defer { interrupt.stop() }
+        let progress = Progress()
+        for await event in handle.events {
+            if json { Output.jsonLine(event) } else { progress.show(event, state: handle.state) }
+        }
+        let final = await handle.finalState()
+        try sink.finish()
+        if json { Output.jsonLine(final.summary) } else { Output.err(Progress.table(final.summary)) }
+        if final.status != .succeeded { throw ExitCode(1) }
+    }
+}
