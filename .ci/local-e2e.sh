@@ -44,8 +44,8 @@ t0=$(now)
 "$YMERA_BIN" local install --data-dir "$INSTALL_DIR" --json >"$CACHE/install.json"
 t1=$(now)
 INSTALL_WALL=$(elapsed "$t0" "$t1")
-RUNTIME_S=$(json 'd.get("runtimeInstallSeconds") or "cached"' <"$CACHE/install.json")
-DOWNLOAD_S=$(json 'd.get("modelDownloadSeconds") or "cached"' <"$CACHE/install.json")
+RUNTIME_S=$(json 'd.get("runtime_install_seconds") or "cached"' <"$CACHE/install.json")
+DOWNLOAD_S=$(json 'd.get("model_download_seconds") or "cached"' <"$CACHE/install.json")
 # A second install must be a no-op.
 "$YMERA_BIN" local install --data-dir "$INSTALL_DIR" --json >"$CACHE/install2.json"
 [[ $(json 'all(s["skipped"] or s["title"].startswith("Check") for s in d["steps"])' <"$CACHE/install2.json") == True ]] \
@@ -78,59 +78,73 @@ t0=$(now)
 "$YMERA_BIN" local start --data-dir "$RUN_DIR" --threads 1 --ctx 4096 --json >"$RUN_DIR/start.json"
 t1=$(now)
 START_WALL=$(elapsed "$t0" "$t1")
-STARTUP_S=$(json '"%.2f" % d["startupSeconds"]' <"$RUN_DIR/start.json")
+STARTUP_S=$(json '"%.2f" % d["startup_seconds"]' <"$RUN_DIR/start.json")
 BASE_URL=$(json 'd["address"] if "address" in d else "http://127.0.0.1:%d" % d["port"]' <"$RUN_DIR/start.json")
 pgrep -f "$LAUNCHER" >/dev/null || fail "no launcher process after start"
 
 say "measuring one generation"
 "$YMERA_BIN" local bench --data-dir "$RUN_DIR" --max-tokens 128 --json >"$RUN_DIR/bench.json"
-TPS=$(json '"%.1f" % d["tokensPerSecond"]' <"$RUN_DIR/bench.json")
-BENCH_TOKENS=$(json 'd["outputTokens"]' <"$RUN_DIR/bench.json")
+TPS=$(json '"%.1f" % d["tokens_per_second"]' <"$RUN_DIR/bench.json")
+BENCH_TOKENS=$(json 'd["output_tokens"]' <"$RUN_DIR/bench.json")
 (( BENCH_TOKENS > 0 )) || fail "the model generated no tokens"
 
 "$YMERA_BIN" local status --data-dir "$RUN_DIR" --json >"$RUN_DIR/status.json"
 [[ $(json 'd["state"]' <"$RUN_DIR/status.json") == running ]] || fail "status does not say running: $(cat "$RUN_DIR/status.json")"
-RSS_MB=$(json '"%.0f" % (d["residentBytes"] / 1048576)' <"$RUN_DIR/status.json")
+RSS_MB=$(json '"%.0f" % (d["resident_bytes"] / 1048576)' <"$RUN_DIR/status.json")
 
 # --- ENGINE PART: a whole run served by the local model --------------------------------------
-# Needs the lead's engine, providers and `ymera run` (merged from main). Every phase must be
-# served by the local model: status succeeded, every phase's model is local, tokens > 0, cost 0.
-RUN_RESULT="skipped (ymera run not available in this build)"
+# Needs the lead's engine and `ymera run` (on main) and the providers' OpenAI-compatible client.
+# Every phase is pinned to the local model (--model), and the run must say: status succeeded,
+# every phase's model is the local model, text streamed, tokens > 0, cost 0.
+RUN_RESULT="skipped (ymera run is not in this build)"
 if "$YMERA_BIN" run --help >/dev/null 2>&1; then
     say "running a task on the local model: $TASK"
     t0=$(now)
-    YMERA_HOME="$RUN_DIR" "$YMERA_BIN" run "$TASK" --json --local >"$RUN_DIR/run.jsonl" 2>"$RUN_DIR/run.err" \
-        || { cat "$RUN_DIR/run.err" >&2; fail "ymera run exited non-zero"; }
+    # YMERA_LOCAL_BASE_URL: how the CLI learns the running server's address until it reads
+    # <data>/local/server.json itself (LocalRuntime.catalogEntries()).
+    rc=0
+    YMERA_HOME="$RUN_DIR" YMERA_LOCAL_BASE_URL="$BASE_URL/v1" \
+        "$YMERA_BIN" run "$TASK" --json --data-dir "$RUN_DIR" --model "$MODEL_ID" --seed 7 \
+        >"$RUN_DIR/run.jsonl" 2>"$RUN_DIR/run.err" || rc=$?
     t1=$(now)
     RUN_WALL=$(elapsed "$t0" "$t1")
-    python3 - "$RUN_DIR/run.jsonl" "$MODEL_ID" <<'PY' || fail "the run's summary does not show a local, free, successful run"
+    python3 - "$RUN_DIR/run.jsonl" "$MODEL_ID" <<'PY' || { sed 's/^/  run stderr: /' "$RUN_DIR/run.err" | tail -20 >&2; fail "the run was not a successful, local, free run (exit $rc)"; }
 import json, sys
 path, model = sys.argv[1], sys.argv[2]
-lines = [json.loads(l) for l in open(path) if l.strip().startswith("{")]
+lines = []
+for raw in open(path):
+    raw = raw.strip()
+    if raw.startswith("{"):
+        try: lines.append(json.loads(raw))
+        except ValueError: pass
 summary = [l for l in lines if l.get("type") == "summary"]
-assert summary, "no summary line in the JSON output"
+if not summary:
+    print("  - no summary line in the JSON output", file=sys.stderr); sys.exit(1)
 s = summary[-1]
+deltas = [l for l in lines if l.get("type") == "text_delta"]
 problems = []
 if s.get("status") != "succeeded": problems.append("status %r (%s)" % (s.get("status"), s.get("reason")))
 if not s.get("phases"): problems.append("no phases")
 for p in s.get("phases", []):
     if p.get("model") != model: problems.append("phase %s served by %s" % (p.get("name"), p.get("model")))
 if not s.get("tokens", 0) > 0: problems.append("tokens %r" % s.get("tokens"))
-if s.get("costUSD") != 0: problems.append("cost %r" % s.get("costUSD"))
-if s.get("serving") not in (None, "local"): problems.append("serving %r" % s.get("serving"))
-deltas = [l for l in lines if "delta" in json.dumps(l.get("type", "")).lower() or l.get("type") == "textDelta"]
-for p in problems: print("  -", p, file=sys.stderr)
-print("phases: " + ", ".join("%s=%s" % (p.get("name"), p.get("model")) for p in s["phases"]), file=sys.stderr)
-print("tokens %s, cost %s, %d streamed events" % (s.get("tokens"), s.get("cost"), len(deltas)), file=sys.stderr)
+if s.get("cost_usd") != 0: problems.append("cost %r" % s.get("cost_usd"))
+if s.get("cost_complete") is False: problems.append("cost shown as unpriced")
+if s.get("serving") != "local": problems.append("serving %r" % s.get("serving"))
+if not deltas: problems.append("no streamed text (no text_delta events)")
+for p in problems: print("  - " + p, file=sys.stderr)
+print("  phases: " + ", ".join("%s=%s" % (p.get("name"), p.get("model")) for p in s.get("phases", [])), file=sys.stderr)
+print("  tokens %s, cost %s, %d text deltas, %s ms" % (s.get("tokens"), s.get("cost"), len(deltas), s.get("duration_ms")), file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
+    [[ $rc == 0 ]] || fail "ymera run exited $rc"
     RUN_RESULT="succeeded in ${RUN_WALL}s, every phase on $MODEL_ID, cost 0"
 fi
 
 # --- stop, and prove nothing is left ---------------------------------------------------------
 say "stopping the server"
 "$YMERA_BIN" local stop --data-dir "$RUN_DIR" --json >"$RUN_DIR/stop.json"
-[[ $(json 'd["wasRunning"]' <"$RUN_DIR/stop.json") == True ]] || fail "stop did not find the server running"
+[[ $(json 'd["was_running"]' <"$RUN_DIR/stop.json") == True ]] || fail "stop did not find the server running"
 "$YMERA_BIN" local status --data-dir "$RUN_DIR" --json >"$RUN_DIR/status-after.json"
 [[ $(json 'd["state"]' <"$RUN_DIR/status-after.json") == stopped ]] || fail "status after stop: $(cat "$RUN_DIR/status-after.json")"
 if pgrep -f "$LAUNCHER" >/dev/null; then fail "a launcher process is still running after stop"; fi

