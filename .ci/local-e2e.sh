@@ -36,6 +36,7 @@ if [[ -z "${YMERA_BIN:-}" ]]; then
     YMERA_BIN="$(cd "$ROOT" && swift build --show-bin-path)/ymera"
 fi
 [[ -x "$YMERA_BIN" ]] || fail "no ymera binary at $YMERA_BIN"
+"$YMERA_BIN" local --help >/dev/null 2>&1 || fail "$YMERA_BIN has no 'local' command (LocalCommand is not registered)"
 
 # --- install (idempotent; the cache makes later runs fast) -----------------------------------
 mkdir -p "$CACHE"
@@ -44,8 +45,8 @@ t0=$(now)
 "$YMERA_BIN" local install --data-dir "$INSTALL_DIR" --json >"$CACHE/install.json"
 t1=$(now)
 INSTALL_WALL=$(elapsed "$t0" "$t1")
-RUNTIME_S=$(json 'd.get("runtime_install_seconds") or "cached"' <"$CACHE/install.json")
-DOWNLOAD_S=$(json 'd.get("model_download_seconds") or "cached"' <"$CACHE/install.json")
+RUNTIME_S=$(json '"%.2f s" % d["runtime_install_seconds"] if d.get("runtime_install_seconds") else "already installed"' <"$CACHE/install.json")
+DOWNLOAD_S=$(json '"%.2f s" % d["model_download_seconds"] if d.get("model_download_seconds") else "already downloaded"' <"$CACHE/install.json")
 # A second install must be a no-op.
 "$YMERA_BIN" local install --data-dir "$INSTALL_DIR" --json >"$CACHE/install2.json"
 [[ $(json 'all(s["skipped"] or s["title"].startswith("Check") for s in d["steps"])' <"$CACHE/install2.json") == True ]] \
@@ -97,7 +98,7 @@ RSS_MB=$(json '"%.0f" % (d["resident_bytes"] / 1048576)' <"$RUN_DIR/status.json"
 # Every phase is pinned to the local model (--model), and the run must say: status succeeded,
 # every phase's model is the local model, text streamed, tokens > 0, cost 0.
 RUN_RESULT="skipped (ymera run is not in this build)"
-if "$YMERA_BIN" run --help >/dev/null 2>&1; then
+if "$YMERA_BIN" run --help 2>&1 | grep -q -- '--json'; then
     say "running a task on the local model: $TASK"
     t0=$(now)
     # YMERA_LOCAL_BASE_URL: how the CLI learns the running server's address until it reads
@@ -151,7 +152,7 @@ if pgrep -f "$LAUNCHER" >/dev/null; then fail "a launcher process is still runni
 
 cat <<REPORT
 local-e2e figures (this machine):
-  install wall time        ${INSTALL_WALL} s  (runtime pip install: ${RUNTIME_S} s, model download: ${DOWNLOAD_S} s)
+  install wall time        ${INSTALL_WALL} s  (runtime pip install: ${RUNTIME_S}, model download: ${DOWNLOAD_S})
   server start-up          ${STARTUP_S} s to healthy (command wall ${START_WALL} s)
   generation speed         ${TPS} tokens/s (${BENCH_TOKENS} tokens, 1 thread)
   resident memory          ${RSS_MB} MB
