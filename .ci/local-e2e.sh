@@ -105,7 +105,7 @@ if "$YMERA_BIN" run --help 2>&1 | grep -q -- '--json'; then
     # <data>/local/server.json itself (LocalRuntime.catalogEntries()).
     rc=0
     YMERA_HOME="$RUN_DIR" YMERA_LOCAL_BASE_URL="$BASE_URL/v1" \
-        "$YMERA_BIN" run "$TASK" --json --data-dir "$RUN_DIR" --model "$MODEL_ID" --seed 7 \
+        timeout 1200 "$YMERA_BIN" run "$TASK" --json --data-dir "$RUN_DIR" --model "$MODEL_ID" --strategy multi --seed 7 \
         >"$RUN_DIR/run.jsonl" 2>"$RUN_DIR/run.err" || rc=$?
     t1=$(now)
     RUN_WALL=$(elapsed "$t0" "$t1")

@@ -612,6 +612,7 @@ public struct LocalRuntime: Sendable {
                 readyFile: layout.readyFile)
             try config.validate(trainedContext: spec.trainedContext)
             try? FileManager.default.removeItem(atPath: layout.readyFile)
+            rotateLog()
             appendLog("=== \(ISO8601DateFormatter().string(from: Date())) starting: \(config.arguments.joined(separator: " "))\n")
 
             let clock = ContinuousClock()
@@ -901,6 +902,24 @@ public struct LocalRuntime: Sendable {
         try JSONFile.write(stats, to: layout.lastRunFile)
     }
 
+    /// The running server's counters, to take before a run and hand to `recordRun(since:)` after it.
+    public func metricsSnapshot() async -> ServerMetrics? {
+        guard let state = try? runningServer() else { return nil }
+        return await fetchMetrics(state.address)
+    }
+
+    /// Records the generation speed of the run that just ended, from the server's own counters
+    /// (tokens generated and seconds spent generating since `before`). Nil when the server
+    /// generated nothing meanwhile or is not running.
+    @discardableResult
+    public func recordRun(since before: ServerMetrics?, runID: String? = nil) async throws -> LocalRunStats? {
+        guard let state = try runningServer(), let after = await fetchMetrics(state.address),
+            let stats = LocalRunStats.between(before, after, model: state.modelID, runID: runID, at: Date())
+        else { return nil }
+        try recordRun(stats)
+        return stats
+    }
+
     public func lastRun() -> LocalRunStats? {
         try? JSONFile.read(LocalRunStats.self, from: layout.lastRunFile)
     }
@@ -990,6 +1009,13 @@ public struct LocalRuntime: Sendable {
                 .io, "cannot create \(path): \(error.localizedDescription)",
                 fix: "check permissions, or choose another place with --data-dir or YMERA_HOME")
         }
+    }
+
+    /// Keeps the server log bounded: past 5 MB it moves to `server.log.1` (replacing the older one).
+    private func rotateLog() {
+        let size = ((try? FileManager.default.attributesOfItem(atPath: layout.logFile))?[.size] as? NSNumber)?.intValue ?? 0
+        guard size > 5 * 1024 * 1024 else { return }
+        _ = rename(layout.logFile, layout.logFile + ".1")
     }
 
     private func appendLog(_ text: String) {

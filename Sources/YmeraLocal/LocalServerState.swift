@@ -88,6 +88,23 @@ public struct LocalRunStats: Codable, Sendable, Hashable {
     public var tokensPerSecond: Double? {
         generationSeconds > 0 && outputTokens > 0 ? Double(outputTokens) / generationSeconds : nil
     }
+
+    /// The tokens generated between two readings of the server's counters. A reading taken
+    /// before a restart (counters that went down) counts from zero.
+    public static func between(
+        _ before: LocalRuntime.ServerMetrics?, _ after: LocalRuntime.ServerMetrics, model: ModelID, runID: String?,
+        at date: Date
+    ) -> LocalRunStats? {
+        var base = before ?? .init(tokensPredicted: 0, generationSeconds: 0, promptTokens: 0)
+        if base.tokensPredicted > after.tokensPredicted || base.generationSeconds > after.generationSeconds {
+            base = .init(tokensPredicted: 0, generationSeconds: 0, promptTokens: 0)
+        }
+        let tokens = after.tokensPredicted - base.tokensPredicted
+        let seconds = after.generationSeconds - base.generationSeconds
+        guard tokens > 0, seconds > 0 else { return nil }
+        return LocalRunStats(
+            model: model, finishedAt: date, outputTokens: tokens, generationSeconds: seconds, source: "run", runID: runID)
+    }
 }
 
 /// JSON files written atomically (temp file + rename), read with a clear error when damaged.

@@ -42,6 +42,22 @@ struct InspectionTests {
         #expect(LocalRuntime.ServerMetrics.parse("# nothing\n") == nil)
     }
 
+    @Test func aRunsSpeedIsTheDifferenceOfTheServerCounters() throws {
+        typealias M = LocalRuntime.ServerMetrics
+        let before = M(tokensPredicted: 100, generationSeconds: 2, promptTokens: 50)
+        let after = M(tokensPredicted: 450, generationSeconds: 7, promptTokens: 900)
+        let stats = try #require(LocalRunStats.between(before, after, model: "local/m", runID: "r9", at: Date()))
+        #expect(stats.outputTokens == 350)
+        #expect(stats.tokensPerSecond == 70)
+        #expect(stats.runID == "r9")
+        #expect(stats.source == "run")
+        // Nothing generated: nothing to record.
+        #expect(LocalRunStats.between(after, after, model: "local/m", runID: nil, at: Date()) == nil)
+        // The server restarted in between (counters went down): count from zero.
+        let restarted = try #require(LocalRunStats.between(after, before, model: "local/m", runID: nil, at: Date()))
+        #expect(restarted.outputTokens == 100)
+    }
+
     @Test func catalogEntriesDescribeAFreeLocalOpenAICompatibleServer() throws {
         let (provider, model) = LocalRuntime.catalogEntries(for: sampleState(pid: 1, port: 40111))
         #expect(provider.id == "local")
