@@ -677,6 +677,15 @@ public struct LocalRuntime: Sendable {
         }
     }
 
+    /// First use in one call: installs what is missing, then starts the server unless it runs.
+    /// For "set it up on first use" flows (the README's command, the dashboard's offer).
+    public func ensureServing(
+        options: LocalServerOptions = .init(), progress: @escaping @Sendable (LocalProgress) -> Void = { _ in }
+    ) async throws -> StartResult {
+        if !missingParts().isEmpty { _ = try await install(progress: progress) }
+        return try await start(options: options)
+    }
+
     /// Stops the server: SIGTERM, a bounded wait, then SIGKILL to its whole process group.
     /// Removes the state file. Stopping a server that is not running is not an error.
     public func stop(timeout: Duration = .seconds(10)) async throws -> StopResult {

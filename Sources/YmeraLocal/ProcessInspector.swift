@@ -29,7 +29,10 @@ public enum ProcessInspector {
         if kill(pid, 0) != 0 && errno == ESRCH { return .gone }
         #if os(Linux)
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return .gone }
-            if let state = processState(fromStat: stat), state == "Z" || state == "X" { return .gone }
+            if let state = processState(fromStat: stat), state == "Z" || state == "X" {
+                _ = waitpid(pid, &status, WNOHANG)  // it exited after the first look: reap it if it is ours
+                return .gone
+            }
             let cmd = commandLine(pid: pid) ?? ""
             return cmd.contains(marker) ? .running : .reused(commandLine: cmd)
         #else

@@ -126,6 +126,22 @@ struct StateTests {
         #expect(!FileManager.default.fileExists(atPath: runtime.layout.logFile))
     }
 
+    @Test func installWithoutPythonSaysWhatToInstall() async throws {
+        let dir = try TempDataDir()
+        defer { dir.cleanup() }
+        let runtime = LocalRuntime(dataDirectory: dir.path, environment: ["PATH": dir.path + "/empty", "HOME": dir.path])
+        let steps = LineBox()
+        let error = await #expect(throws: LocalRuntimeError.self) {
+            try await runtime.install { event in
+                if case .stepStarted(_, _, let title) = event { steps.append(title) }
+            }
+        }
+        #expect(error?.code == .pythonMissing)
+        #expect(error?.fix.contains("python3-venv") == true)
+        #expect(error?.fix.contains("YMERA_PYTHON") == true)
+        #expect(steps.all == ["Check Python (3.10 or newer)"])
+    }
+
     @Test func recordedRunThroughputShowsInStatus() async throws {
         let dir = try TempDataDir()
         defer { dir.cleanup() }

@@ -36,19 +36,7 @@ struct LocalCommand: AsyncParsableCommand {
             let runtime = common.runtime
             let quiet = common.json
             let report = try await LocalCommand.reporting {
-                try await runtime.install { event in
-                    switch event {
-                    case .stepStarted(let i, let n, let title):
-                        LocalCommand.err("[\(i)/\(n)] \(title) …")
-                    case .stepFinished(_, _, _, let seconds, let skipped, let detail):
-                        let what = skipped ? "already done" : "done"
-                        let extra = detail.map { " — " + TerminalText.sanitize($0) } ?? ""
-                        LocalCommand.err("      \(what) in \(LocalCommand.seconds(seconds))\(extra)")
-                    case .output(let line):
-                        let clean = TerminalText.sanitize(line).trimmingCharacters(in: .whitespaces)
-                        if !quiet, !clean.isEmpty { LocalCommand.err("      | " + String(clean.prefix(160))) }
-                    }
-                }
+                try await runtime.install { LocalCommand.showProgress($0, quiet: quiet) }
             }
             if common.json {
                 try LocalCommand.printJSON(report)
@@ -79,6 +67,9 @@ struct LocalCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait for the server to become healthy.")
         var timeout: Int = 60
 
+        @Flag(help: "Install the runtime and model first when they are missing (first use).")
+        var install = false
+
         func validate() throws {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             guard (256...8192).contains(ctx) else { throw ValidationError("--ctx must be between 256 and 8192") }
@@ -88,7 +79,12 @@ struct LocalCommand: AsyncParsableCommand {
         func run() async throws {
             let runtime = common.runtime
             let options = LocalServerOptions(threads: threads, contextSize: ctx, startTimeout: .seconds(timeout))
-            let result = try await LocalCommand.reporting { try await runtime.start(options: options) }
+            let quiet = common.json
+            let result = try await LocalCommand.reporting {
+                install
+                    ? try await runtime.ensureServing(options: options) { LocalCommand.showProgress($0, quiet: quiet) }
+                    : try await runtime.start(options: options)
+            }
             let s = result.state
             if common.json {
                 try LocalCommand.printJSON(s)
@@ -198,6 +194,21 @@ struct LocalCommand: AsyncParsableCommand {
     }
 
     // MARK: - Output helpers
+
+    /// Install progress on standard error; pip's own lines too unless `quiet`.
+    @Sendable static func showProgress(_ event: LocalProgress, quiet: Bool) {
+        switch event {
+        case .stepStarted(let i, let n, let title):
+            err("[\(i)/\(n)] \(title) …")
+        case .stepFinished(_, _, _, let seconds, let skipped, let detail):
+            let what = skipped ? "already done" : "done"
+            let extra = detail.map { " — " + TerminalText.sanitize($0) } ?? ""
+            err("      \(what) in \(LocalCommand.seconds(seconds))\(extra)")
+        case .output(let line):
+            let clean = TerminalText.sanitize(line).trimmingCharacters(in: .whitespaces)
+            if !quiet, !clean.isEmpty { err("      | " + String(clean.prefix(160))) }
+        }
+    }
 
     /// Runs `body`; a `LocalRuntimeError` is printed with what to do, and the command exits 1.
     static func reporting<T>(_ body: () async throws -> T) async throws -> T {
