@@ -8,10 +8,8 @@ struct LocalCommand: AsyncParsableCommand {
         commandName: "local",
         abstract: "Run a real small model on this machine, offline (llama.cpp's server with SmolLM2-135M-Instruct).",
         discussion: """
-            `install` puts the llama.cpp runtime (the xllamacpp wheel) into a virtual environment under
-            YMERA's data directory and the model file (sha256 checked) beside it; it needs Python 3.10+
-            and, once, access to PyPI. `start` serves the model on a free 127.0.0.1 port with one thread;
-            runs then use it as the `local` provider at no cost.
+            `install` puts the llama.cpp runtime (the xllamacpp wheel) into a virtual environment under YMERA's data directory, and the model file (sha256 checked) beside it. It needs Python 3.10+ with venv, the system library libgomp1, and access to PyPI once. `start` serves the model on a free 127.0.0.1 port with one thread; runs then use it as the `local` provider, at no cost. `start --install` does both on first use.
+
             Data directory: --data-dir, else $YMERA_HOME, else $XDG_DATA_HOME/ymera, else ~/.local/share/ymera.
             """,
         subcommands: [Install.self, Start.self, Stop.self, Status.self, Bench.self])
