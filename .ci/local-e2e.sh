@@ -76,7 +76,7 @@ trap cleanup EXIT
 # --- start -----------------------------------------------------------------------------------
 say "starting the server"
 t0=$(now)
-"$YMERA_BIN" local start --data-dir "$RUN_DIR" --threads 1 --ctx 4096 --json >"$RUN_DIR/start.json"
+"$YMERA_BIN" local start --data-dir "$RUN_DIR" --threads 1 --ctx 8192 --json >"$RUN_DIR/start.json"
 t1=$(now)
 START_WALL=$(elapsed "$t0" "$t1")
 STARTUP_S=$(json '"%.2f" % d["startup_seconds"]' <"$RUN_DIR/start.json")

@@ -16,7 +16,8 @@ import YmeraCore
 public struct LocalServerOptions: Sendable, Hashable {
     /// CPU threads. One by default: on a busy 2-core machine two threads collapsed from ~70 to 3–22 tokens/s.
     public var threads: Int
-    /// Context size in tokens (the model was trained on 8192).
+    /// Context size in tokens. Default: the model's full training context (8192), which is what the
+    /// catalog entry declares, so prompts fitted to the catalog never overflow the server.
     public var contextSize: Int
     /// Requests served at once; more slots split the speed between them.
     public var parallel: Int
@@ -26,7 +27,7 @@ public struct LocalServerOptions: Sendable, Hashable {
     public var stopTimeout: Duration
 
     public init(
-        threads: Int = 1, contextSize: Int = 4096, parallel: Int = 1, startTimeout: Duration = .seconds(60),
+        threads: Int = 1, contextSize: Int = 8192, parallel: Int = 1, startTimeout: Duration = .seconds(60),
         stopTimeout: Duration = .seconds(10)
     ) {
         self.threads = threads

@@ -33,7 +33,7 @@ def parse_args(argv):
     p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (default)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for generation and prompt processing")
-    p.add_argument("--ctx", type=int, default=4096, help="context size in tokens")
+    p.add_argument("--ctx", type=int, default=8192, help="context size in tokens")
     p.add_argument("--parallel", type=int, default=1, help="requests served at once (slots)")
     p.add_argument("--ready-file", required=True, help="JSON file written once the server listens")
     args = p.parse_args(argv)
