@@ -81,6 +81,8 @@ struct StateTests {
             try #require(systemPython()), ["-c", "import time; time.sleep(30)", runtime.layout.launcher],
             environment: [:], logPath: runtime.layout.logFile)
         defer { kill(pid, SIGKILL); var st: Int32 = 0; waitpid(pid, &st, WNOHANG) }
+        // The child may still be between spawn and exec: give it a bounded moment (polls every 10 ms, ≤ 2 s).
+        for _ in 0..<200 where runtime.orphanedServers() != [pid] { try await Task.sleep(for: .milliseconds(10)) }
         #expect(runtime.orphanedServers() == [pid])
         let status = await runtime.status(probe: false)
         #expect(status.state == .stopped)
