@@ -1,2 +1,0 @@
-// YmeraLocal — see design.md. Filled in by its issue.
-import YmeraCore

@@ -1,2 +1,0 @@
-// Tests for YmeraLocal live in this folder.
-import Testing
