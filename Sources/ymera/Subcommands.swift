@@ -13,5 +13,6 @@ extension Ymera {
         ReplayCommand.self,
         PruneCommand.self,
         ValidateCommand.self,
+        LocalCommand.self,
     ]
 }

@@ -1,6 +1,7 @@
 import Foundation
 import YmeraConfig
 import YmeraCore
+import YmeraLocal
 
 /// Whether a model can serve now, and if not, what to do about it.
 enum Availability: Sendable, Equatable {
@@ -23,23 +24,24 @@ enum Availability: Sendable, Equatable {
 
 /// What a command needs: the loaded configuration, the environment, and who can serve.
 struct AppContext: Sendable {
-    let loaded: LoadedConfig
+    var loaded: LoadedConfig
     let environment: [String: String]
     let dataDirectory: URL
+    /// The local model server `ymera local start` runs, when it is up.
+    let localServerUp: Bool
 
     var catalog: Catalog { loaded.catalog }
 
     static func make(_ options: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppContext {
-        let loaded = try ConfigLoader.load(configFile: options.config, environment: environment)
-        return AppContext(loaded: loaded, environment: environment, dataDirectory: dataDirectory(options.dataDir, environment))
-    }
-
-    /// `--data-dir`, else `$YMERA_HOME`, else `$XDG_DATA_HOME/ymera`, else `~/.local/share/ymera`.
-    static func dataDirectory(_ flag: String?, _ env: [String: String]) -> URL {
-        if let flag, !flag.isEmpty { return URL(fileURLWithPath: flag) }
-        if let home = env["YMERA_HOME"], !home.isEmpty { return URL(fileURLWithPath: home) }
-        if let xdg = env["XDG_DATA_HOME"], !xdg.isEmpty { return URL(fileURLWithPath: xdg).appendingPathComponent("ymera") }
-        return URL(fileURLWithPath: env["HOME"] ?? NSHomeDirectory()).appendingPathComponent(".local/share/ymera")
+        var loaded = try ConfigLoader.load(configFile: options.config, environment: environment)
+        let dir = YmeraDataDirectory.resolve(option: options.dataDir, environment: environment)
+        // The running local server's real address and window replace the catalog's placeholder.
+        var up = false
+        if let entries = try? LocalRuntime(dataDirectory: dir, environment: environment).catalogEntries() {
+            loaded.catalog = try loaded.catalog.merging(providers: [entries.provider], models: [entries.model])
+            up = true
+        }
+        return AppContext(loaded: loaded, environment: environment, dataDirectory: URL(fileURLWithPath: dir), localServerUp: up)
     }
 
     func availability(of model: ModelInfo) -> Availability {
@@ -50,8 +52,13 @@ struct AppContext: Sendable {
         return (environment[env]?.isEmpty == false) ? .ready : .missingKey(env)
     }
 
+    /// The managed local server is up when `ymera local start` runs it (or its address is given in
+    /// `YMERA_LOCAL_BASE_URL`); other local providers from the config are taken as up, and a refused
+    /// connection is classified and fallen back from like any other failure.
     func localProviderUp(_ p: ProviderConfig) -> Bool {
-        environment["YMERA_\(p.id.uppercased())_BASE_URL"] != nil
+        if environment["YMERA_\(p.id.uppercased().replacingOccurrences(of: "-", with: "_"))_BASE_URL"]?.isEmpty == false { return true }
+        if p.id == "local" { return localServerUp }
+        return true
     }
 
     /// The models a run may use, and what serves them: cloud models with keys first, then a running
