@@ -183,13 +183,21 @@ struct FixtureReplayTests {
         return await collect(Wire.openAI.client(), testRequest(Wire.openAI.provider(baseURL: server.baseURL), stream: stream))
     }
 
-    @Test("llama.cpp server stream without usage: complete, usage estimated")
+    @Test("llama.cpp server stream: complete, with the usage it sends unasked")
     func llamaServer() async throws {
         let o = try await replay("llama-server_smol_stream.sse")
         #expect(o.failure == nil)
         #expect(o.text.hasPrefix("```python\nimport csv"))
         #expect(o.finish == .stop)
-        #expect(o.usage?.estimated == true)
+        #expect(o.usage == TokenUsage(inputTokens: 40, outputTokens: 95, cachedInputTokens: 24))
+    }
+
+    @Test("llama-cpp-python never sends usage in a stream: an estimate, marked as one")
+    func llamaCppPythonEstimate() async throws {
+        let o = try await replay("llama-cpp-python_smol_stream.sse")
+        let usage = try #require(o.usage)
+        #expect(usage.estimated)
+        #expect(usage.outputTokens == TokenUsage.estimateTokens(characters: o.text.count))
     }
 
     @Test("llama.cpp server stream with include_usage: the server's counts, cached tokens included")

@@ -186,6 +186,10 @@ public struct HTTPModelClient<Format: WireFormat>: ModelClient {
             usage.outputTokens = TokenUsage.estimateTokens(characters: text.count)
             usage.estimated = true
         }
+        if !usage.estimated && usage.inputTokens == 0 {
+            usage.inputTokens = TokenUsage.estimateTokens(characters: request.promptCharacters)
+            usage.estimated = true
+        }
         continuation.yield(.usage(usage))
         return reason
     }
@@ -235,7 +239,8 @@ public struct HTTPModelClient<Format: WireFormat>: ModelClient {
                 }
                 throw FailureClassifier.totalTimeExceeded(limit: timeouts.total, provider: provider)
             }
-            try await clock.sleep(until: deadline)
+            // Wake at least once per idle period: bytes may arrive meanwhile and move the deadline.
+            try await clock.sleep(until: min(deadline, clock.now + timeouts.idle))
         }
     }
 }

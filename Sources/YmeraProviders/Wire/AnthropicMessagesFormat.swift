@@ -61,8 +61,9 @@ public struct AnthropicMessagesFormat: WireFormat {
 
     /// Anthropic's `input_tokens` excludes cache reads and writes; the record counts all input,
     /// with cache reads as cached input.
-    static func apply(_ u: JSONValue?, to usage: inout TokenUsage) {
-        guard let u else { return }
+    @discardableResult
+    static func apply(_ u: JSONValue?, to usage: inout TokenUsage) -> Bool {
+        guard let u, u.object != nil else { return false }
         let cacheRead = u["cache_read_input_tokens"]?.int
         let cacheWrite = u["cache_creation_input_tokens"]?.int
         if let input = u["input_tokens"]?.int {
@@ -70,15 +71,16 @@ public struct AnthropicMessagesFormat: WireFormat {
             usage.cachedInputTokens = cacheRead ?? 0
         }
         if let output = u["output_tokens"]?.int { usage.outputTokens = output }
+        return u["input_tokens"] != nil || u["output_tokens"] != nil
     }
 
     struct Interpreter: StreamInterpreter {
         let provider: String
         var stopReason: FinishReason?
         var sawStop = false
-        var sawStart = false
+        var sawUsage = false
         var current = TokenUsage()
-        var usage: TokenUsage? { sawStart ? current : nil }
+        var usage: TokenUsage? { sawUsage ? current : nil }
         var isComplete: Bool { sawStop }
 
         mutating func consume(_ event: SSEEvent) throws -> [String] {
@@ -93,16 +95,14 @@ public struct AnthropicMessagesFormat: WireFormat {
             }
             switch type {
             case "message_start":
-                sawStart = true
-                AnthropicMessagesFormat.apply(json["message"]?["usage"], to: &current)
+                if AnthropicMessagesFormat.apply(json["message"]?["usage"], to: &current) { sawUsage = true }
             case "content_block_delta":
                 if json["delta"]?["type"]?.string == "text_delta", let text = json["delta"]?["text"]?.string, !text.isEmpty {
                     return [text]
                 }
             case "message_delta":
-                sawStart = true
                 if let r = json["delta"]?["stop_reason"]?.string { stopReason = FinishReasons.anthropic(r) }
-                AnthropicMessagesFormat.apply(json["usage"], to: &current)
+                if AnthropicMessagesFormat.apply(json["usage"], to: &current) { sawUsage = true }
             case "message_stop":
                 sawStop = true
             default:
