@@ -114,3 +114,33 @@ struct WireInterpreterTests {
         #expect(!g.url.contains("secret-key-value"), "the Gemini key goes in a header, never in the URL")
     }
 }
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test("agrees with Foundation's decoder on the captured fixtures' chunks")
+    func agreesWithFoundation() throws {
+        for name in ["llama-server_smol_stream.sse", "llama-cpp-python_smol_stream.sse", "llama-server_smol_nonstream.json"] {
+            let bytes = try fixture(name)
+            let docs = name.hasSuffix(".json") ? [String(decoding: bytes, as: UTF8.self)]
+                : decode(bytes, cuts: []).map(\.data).filter { $0 != "[DONE]" }
+            for doc in docs {
+                let ours = JSONValue.parse(doc)
+                let theirs = try JSONDecoder().decode(JSONValue.self, from: Data(doc.utf8))
+                #expect(ours == theirs)
+            }
+        }
+    }
+
+    @Test("escapes, surrogate pairs, numbers, nesting")
+    func details() {
+        #expect(JSONValue.parse(#""a\"b\\c\/d\n\u00e9\ud83d\ude42""#) == .string("a\"b\\c/d\né🙂"))
+        #expect(JSONValue.parse(#""\ud83d""#) == .string("\u{FFFD}"))
+        #expect(JSONValue.parse("[1, -2, 3.5, 1e3, 0, true, false, null]") == .array([.int(1), .int(-2), .double(3.5), .double(1000), .int(0), .bool(true), .bool(false), .null]))
+        #expect(JSONValue.parse(#"{"a":{"b":[{}]}}"#)?["a"]?["b"]?[0] == .object([:]))
+    }
+
+    @Test("rejects what is not JSON", arguments: ["", "{", "{\"a\":}", "[1,]", "01", "\"\u{01}\"", "tru", "{} x", "1.", "-", "{\"a\" 1}", String(repeating: "[", count: 300)])
+    func rejects(text: String) {
+        #expect(JSONValue.parse(text) == nil)
+    }
+}

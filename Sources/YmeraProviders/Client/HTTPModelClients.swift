@@ -54,7 +54,7 @@ public enum HTTPModelClients {
 
     /// A router over the three HTTP clients.
     public static func router(
-        httpClient: HTTPClient = .shared, environment: [String: String] = ProcessInfo.processInfo.environment,
+        httpClient: HTTPClient, environment: [String: String] = ProcessInfo.processInfo.environment,
         timeouts: ProviderTimeouts = .default, logger: Logger = Logger(label: "ymera.providers")
     ) -> ClientRouter {
         ClientRouter(clients: clients(httpClient: httpClient, environment: environment, timeouts: timeouts, logger: logger))

@@ -44,23 +44,36 @@ public struct SSEDecoder: Sendable {
 
     /// Consumes the next bytes and returns the events they complete.
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [SSEEvent] where Bytes.Element == UInt8 {
+        let chunk = bytes.withContiguousStorageIfAvailable { Array($0) } ?? Array(bytes)
+        guard !chunk.isEmpty else { return [] }
+        byteCount += chunk.count
         var events: [SSEEvent] = []
-        for byte in bytes {
-            byteCount += 1
-            if lastWasCR {
-                lastWasCR = false
-                if byte == 0x0A { continue }  // the LF of a CRLF pair
-            }
-            switch byte {
-            case 0x0D:
-                lastWasCR = true
-                if let e = processLine() { events.append(e) }
-            case 0x0A:
-                if let e = processLine() { events.append(e) }
-            default:
-                line.append(byte)
-            }
+        var start = 0
+        if lastWasCR {
+            lastWasCR = false
+            if chunk[0] == 0x0A { start = 1 }  // the LF of a CRLF pair split across chunks
         }
+        var index = start
+        let count = chunk.count
+        while index < count {
+            let byte = chunk[index]
+            guard byte == 0x0A || byte == 0x0D else {
+                index += 1
+                continue
+            }
+            line.append(contentsOf: chunk[start..<index])
+            if let e = processLine() { events.append(e) }
+            if byte == 0x0D {
+                if index + 1 < count {
+                    if chunk[index + 1] == 0x0A { index += 1 }
+                } else {
+                    lastWasCR = true
+                }
+            }
+            index += 1
+            start = index
+        }
+        if start < count { line.append(contentsOf: chunk[start..<count]) }
         return events
     }
 

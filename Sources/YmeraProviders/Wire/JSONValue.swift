@@ -51,8 +51,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     public static func parse(bytes: [UInt8]) -> JSONValue? {
-        guard !bytes.isEmpty else { return nil }
-        return try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        JSONParser.parse(bytes)
     }
 
     /// Compact JSON text (keys sorted, so request bodies are stable for tests and logs).
