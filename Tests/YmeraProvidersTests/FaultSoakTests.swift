@@ -4,17 +4,6 @@ import Testing
 import YmeraCore
 @testable import YmeraProviders
 
-/// A deterministic generator (SplitMix64) so a soak run can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The faults mixed into soak runs (every class a live provider produces on the wire).
 let soakFaults: [Fault] = [
@@ -26,7 +15,7 @@ let soakFaults: [Fault] = [
 struct FaultSoakTests {
     @Test func twoHundredRequests() async throws {
         let runs = 240
-        var rng = SplitMix64(state: 0x59_4D_45_52_41)
+        var rng = SplitMix64(seed: 0x59_4D_45_52_41)
         var plan: [(wire: Wire, fault: Fault?)] = []
         for i in 0..<runs {
             let fault: Fault? = Double(rng.next() % 1000) / 1000 < 0.3 ? soakFaults[Int(rng.next() % UInt64(soakFaults.count))] : nil

@@ -11,8 +11,7 @@ struct DoctorCommand: AsyncParsableCommand {
         commandName: "doctor",
         abstract: "Check each provider: key, base URL, reachability and latency.")
 
-    @Option(name: .customLong("config"), help: ArgumentHelp("A TOML file with providers and models.", valueName: "FILE"))
-    var config: String?
+    @OptionGroup var common: CommonOptions
 
     @Option(name: .customLong("timeout-ms"), help: "Time limit for each provider's check, in milliseconds.")
     var timeoutMs: Int = 3000
@@ -25,8 +24,11 @@ struct DoctorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Wired to the catalog loader when YmeraConfig lands on main (AppContext.make(common).catalog).
-        throw ValidationError("the catalog loader is not wired into `ymera doctor` yet")
+        let context: AppContext
+        do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
+        let code = await Self.run(
+            catalog: context.catalog, environment: context.environment, timeout: .milliseconds(timeoutMs), json: json)
+        if code != 0 { throw ExitCode(code) }
     }
 
     /// Runs the checks and prints the report; returns the exit code.
