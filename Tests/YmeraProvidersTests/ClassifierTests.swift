@@ -79,6 +79,14 @@ struct ClassifierTests {
         #expect(classify(.openAI, 400, vllm).errorClass == .contextTooLong)
     }
 
+    @Test("Mistral's 422 with nested validation details is a bad request that says what was refused")
+    func mistralValidation() {
+        let body = #"{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","stream_options","include_usage"],"msg":"Extra inputs are not permitted","input":true}]},"type":"invalid_request_error","param":null,"code":null}"#
+        let f = classify(.openAI, 422, body)
+        #expect(f.errorClass == .badRequest)
+        #expect(f.message.contains("Extra inputs are not permitted"))
+    }
+
     @Test("rate-limit reset headers supply the wait when retry-after is missing")
     func resetHeaders() {
         let f = classify(

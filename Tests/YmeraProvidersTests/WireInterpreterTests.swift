@@ -98,6 +98,15 @@ struct WireInterpreterTests {
         #expect(try interpret(GeminiFormat(), Array(safety.utf8)).result.get() == .contentFilter)
     }
 
+    @Test("stream_options is sent to OpenAI-compatible servers except Mistral, which refuses it")
+    func streamOptions() throws {
+        for (base, expected) in [("https://api.mistral.ai/v1", false), ("https://codestral.mistral.ai/v1", false), ("https://api.groq.com/openai/v1", true), ("http://127.0.0.1:8080/v1", true)] {
+            let provider = ProviderConfig(id: "x", kind: .openAICompatible, baseURL: base)
+            let body = try #require(JSONValue.parse(bytes: OpenAIChatFormat().prepare(testRequest(provider), baseURL: base, apiKey: nil).body ?? []))
+            #expect((body["stream_options"] != nil) == expected, "\(base)")
+        }
+    }
+
     @Test("request bodies: Anthropic merges same-role turns and starts with a user turn; Gemini names roles user/model")
     func bodies() throws {
         let provider = ProviderConfig(id: "a", kind: .anthropic, baseURL: "http://127.0.0.1:1/v1")

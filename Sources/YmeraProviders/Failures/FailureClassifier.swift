@@ -271,7 +271,12 @@ struct ErrorInfo {
     }
 
     private mutating func read(_ e: JSONValue) {
-        message = e["message"]?.string ?? message
+        if let m = e["message"] {
+            // Mistral nests validation details in `message`; show them as compact JSON.
+            message = m.string ?? String(decoding: m.encoded(), as: UTF8.self)
+        } else if let detail = e["detail"] {
+            message = detail.string ?? String(decoding: detail.encoded(), as: UTF8.self)
+        }
         type = e["type"]?.string ?? ""
         code = e["code"]?.scalarText ?? ""
         status = e["status"]?.string ?? ""

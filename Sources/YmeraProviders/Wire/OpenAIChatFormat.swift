@@ -19,12 +19,18 @@ public struct OpenAIChatFormat: WireFormat {
         // OpenAI's own API refuses `max_tokens` for its reasoning models; everyone else expects it.
         body[request.provider.id == "openai" ? "max_completion_tokens" : "max_tokens"] = .int(request.maxTokens)
         if let t = request.temperature { body["temperature"] = .double(t) }
-        if request.stream { body["stream_options"] = .object(["include_usage": .bool(true)]) }
+        // Mistral refuses `stream_options` (422, extra inputs not permitted) and sends usage anyway.
+        if request.stream && !Self.isMistral(baseURL) { body["stream_options"] = .object(["include_usage": .bool(true)]) }
         var headers = jsonHeaders(request.provider.headers)
         if request.stream { headers.append(("accept", "text/event-stream")) }
         if let apiKey { headers.append(("authorization", "Bearer \(apiKey)")) }
         return PreparedRequest(
             method: "POST", url: baseURL + "/chat/completions", headers: headers, body: JSONValue.object(body).encoded())
+    }
+
+    static func isMistral(_ baseURL: String) -> Bool {
+        guard let host = URLComponents(string: baseURL)?.host?.lowercased() else { return false }
+        return host == "mistral.ai" || host.hasSuffix(".mistral.ai")
     }
 
     public func probe(baseURL: String, apiKey: String?, headers: [String: String]) -> PreparedRequest {
