@@ -16,14 +16,18 @@ public typealias GeminiClient = HTTPModelClient<GeminiFormat>
 ///
 /// Usage from the command line:
 /// ```swift
-/// let http = HTTPModelClients.makeHTTPClient(timeouts: .default)
-/// defer { try? await http.shutdown() }   // the creator shuts it down
-/// var router = HTTPModelClients.router(httpClient: http)
-/// router.clients[.simulated] = SimulatedClient(...)
+/// var router = HTTPModelClients.router(httpClient: HTTPModelClients.shared, environment: env)
+/// router.clients[.simulated] = SimulatedProvider(...)
 /// ```
-/// `HTTPClient.shared` works too and needs no shutdown, but it retries refused connections until its
-/// connect timeout, so a server that is down shows up as a timeout instead of `connection_refused`.
+/// A client from `makeHTTPClient` must be shut down by its creator (`try await http.shutdown()`).
+/// `HTTPClient.shared` works too, but it retries refused connections until its connect timeout, so
+/// a server that is down shows up as a timeout instead of `connection_refused`.
 public enum HTTPModelClients {
+    /// A process-wide client made by `makeHTTPClient(timeouts: .default)`, for a command-line
+    /// process that runs until it exits. Like `HTTPClient.shared` it is never shut down: do not
+    /// call `shutdown()` on it.
+    public static let shared: HTTPClient = makeHTTPClient(timeouts: .default)
+
     /// An HTTP client tuned for model calls: connect timeout from `timeouts`, no silent retries of
     /// failed connection attempts (the engine decides about retries), redirects not followed for
     /// POSTs. The caller owns it and must `shutdown()` it.
