@@ -88,7 +88,26 @@ struct RetryPolicyTests {
         #expect(policy.decide(ModelFailure(cls, "x"), attemptsOnModel: 1, hasFallback: true, random: &rng) == .fallback)
     }
 
-    @Test(arguments: [ErrorClass.serverError, .timeout, .stall, .connectionReset, .streamError, .truncated, .malformed])
+    @Test(arguments: [ErrorClass.stall, .connectionReset, .streamError, .truncated])
+    func cutStreamWithTextGoesToTheNextModel(_ cls: ErrorClass) {
+        var rng = SplitMix64(seed: 1)
+        #expect(policy.decide(ModelFailure(cls, "x", partialOutput: "half an ans"), attemptsOnModel: 1, hasFallback: true, random: &rng) == .fallback)
+        guard case .retry = policy.decide(ModelFailure(cls, "x", partialOutput: "half"), attemptsOnModel: 1, hasFallback: false, random: &rng) else {
+            Issue.record("with no other model, a cut stream is retried")
+            return
+        }
+    }
+
+    @Test func timeoutPrefersAnotherModel() {
+        var rng = SplitMix64(seed: 1)
+        #expect(policy.decide(ModelFailure(.timeout, "x"), attemptsOnModel: 1, hasFallback: true, random: &rng) == .fallback)
+        guard case .retry = policy.decide(ModelFailure(.timeout, "x"), attemptsOnModel: 1, hasFallback: false, random: &rng) else {
+            Issue.record("with no other model, a timeout is retried")
+            return
+        }
+    }
+
+    @Test(arguments: [ErrorClass.serverError, .stall, .connectionReset, .streamError, .truncated, .malformed])
     func retriesThenFallsBack(_ cls: ErrorClass) {
         var rng = SplitMix64(seed: 1)
         guard case .retry(_, "backoff") = policy.decide(ModelFailure(cls, "x"), attemptsOnModel: 1, hasFallback: true, random: &rng) else {

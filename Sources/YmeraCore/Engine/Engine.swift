@@ -559,7 +559,12 @@ final class RunExecution: Sendable {
             }
         }
         guard sched.succeeded else {
-            emit(.stepFailed(.init(step: step.id, errorClass: .unknown, reason: isCancelled ? "cancelled" : "a subtask failed")))
+            if isAbandoned(step.id) { return false }
+            let st = m.withLock { $0.state }
+            let failed = parsed.subtasks.compactMap { st.steps["\(step.id)/\($0.id)"] }.first { $0.status == .failed }
+            let reason = isCancelled ? "cancelled"
+                : failed.map { "subtask \($0.id) (\($0.title)) failed: \($0.lastError ?? "unknown")" } ?? "a subtask failed"
+            emit(.stepFailed(.init(step: step.id, errorClass: failed?.lastErrorClass ?? .unknown, reason: reason)))
             return false
         }
         let state = m.withLock { $0.state }

@@ -56,7 +56,17 @@ public struct RetryPolicy: Sendable, Hashable {
             }
             if hasFallback { return .fallback }
             return canRetry ? backoff : .fail("rate limited after \(attemptsOnModel) attempts")
-        case .serverError, .timeout, .stall, .connectionReset, .streamError, .truncated, .malformed, .unknown:
+        case .stall, .connectionReset, .streamError, .truncated:
+            // A stream cut after some text: the next model continues from it rather than starting over.
+            if !failure.partialOutput.isEmpty && hasFallback { return .fallback }
+            if canRetry { return backoff }
+            return orFail("\(failure.errorClass.rawValue) after \(attemptsOnModel) attempts")
+        case .timeout:
+            // No first byte in time: this model is slow or overloaded now; another one may not be.
+            if hasFallback { return .fallback }
+            if canRetry { return backoff }
+            return .fail("timeout after \(attemptsOnModel) attempts")
+        case .serverError, .malformed, .unknown:
             if canRetry { return backoff }
             return orFail("\(failure.errorClass.rawValue) after \(attemptsOnModel) attempts")
         }

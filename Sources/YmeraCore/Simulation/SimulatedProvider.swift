@@ -30,11 +30,24 @@ public struct SimulatedProvider: ModelClient {
     public var faults: Faults
     /// Multiplies the simulated delays (0.2 = five times faster).
     public var timeScale: Double
+    /// Attempts seen per run, so faults are spread evenly over a run's attempts.
+    let attempts = AttemptCounter()
 
     public init(clock: any RunClock, faults: Faults = Faults(), timeScale: Double = 1) {
         self.clock = clock
         self.faults = faults
         self.timeScale = timeScale
+    }
+
+    final class AttemptCounter: Sendable {
+        let counts = Mutex<[String: Int]>([:])
+        func next(_ run: String) -> Int {
+            counts.withLock { c in
+                let n = c[run] ?? 0
+                c[run] = n + 1
+                return n
+            }
+        }
     }
 
     public func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
@@ -49,7 +62,9 @@ public struct SimulatedProvider: ModelClient {
             phase: ctx.phase, taskType: ctx.taskType, task: task, subtask: subtask, stepID: ctx.stepID,
             model: request.model, continuation: isContinuation, refinement: isRefinement, rng: &rng)
         let tokens = SimulatedText.tokenize(text)
-        let fault = plannedFault(request.model.id, rng: &rng, tokenCount: tokens.count)
+        let index = attempts.next(ctx.runID)
+        var runRNG = SplitMix64(seed: SplitMix64.derive(ctx.seed, "faults"))
+        let fault = plannedFault(request.model.id, attempt: index, offset: runRNG.nextDouble(), rng: &rng, tokenCount: tokens.count)
         let tier = min(5, max(1, request.model.speedTier))
         let ttft = Int64(Double([1500, 900, 600, 350, 200][tier - 1]) * (0.7 + 0.6 * rng.nextDouble()) * timeScale)
         let tps = [25.0, 45.0, 80.0, 150.0, 400.0][tier - 1]
@@ -109,24 +124,37 @@ public struct SimulatedProvider: ModelClient {
         case midStream(ErrorClass, atToken: Int)
     }
 
-    func plannedFault(_ model: ModelID, rng: inout SplitMix64, tokenCount: Int) -> PlannedFault? {
+    /// The classes injected faults cycle through: ones that make the engine retry alternate with
+    /// ones that make it fall back, so any stretch of a run sees both.
+    static let faultCycle: [(ErrorClass, midStream: Bool)] = [
+        (.serverError, false), (.connectionReset, true), (.rateLimit, false), (.timeout, false),
+        (.serverError, false), (.truncated, true), (.rateLimit, false), (.overloaded, false),
+        (.serverError, false), (.stall, true),
+    ]
+
+    /// Whether attempt `index` of a run fails. With a run-wide rate the failures are stratified: of any
+    /// n consecutive attempts, rate × n (rounded) fail — "30%" means 30% of attempts, not a coin per
+    /// attempt that may leave a run untouched. Per-model rates are independent draws.
+    func plannedFault(_ model: ModelID, attempt index: Int, offset: Double, rng: inout SplitMix64, tokenCount: Int) -> PlannedFault? {
         if let cls = faults.always[model] {
             return cls == .connectionReset || cls == .truncated || cls == .stall
                 ? .midStream(cls, atToken: max(1, tokenCount / 2)) : .immediate(cls)
         }
-        let rate = faults.perModel[model] ?? faults.rate
-        guard rate > 0, rng.nextDouble() < rate else { return nil }
-        let u = rng.nextDouble()
         let at = max(1, Int(Double(tokenCount) * (0.2 + 0.6 * rng.nextDouble())))
-        switch u {
-        case ..<0.25: return .immediate(.serverError)
-        case ..<0.42: return .immediate(.rateLimit)
-        case ..<0.54: return .immediate(.timeout)
-        case ..<0.64: return .immediate(.overloaded)
-        case ..<0.82: return .midStream(.connectionReset, atToken: at)
-        case ..<0.92: return .midStream(.truncated, atToken: at)
-        default: return .midStream(.stall, atToken: at)
+        let faultNumber: Int
+        if let rate = faults.perModel[model] {
+            guard rate > 0, rng.nextDouble() < rate else { return nil }
+            faultNumber = Int(rng.next() % UInt64(Self.faultCycle.count))
+        } else {
+            let rate = faults.rate
+            guard rate > 0 else { return nil }
+            let before = Int((Double(index) * rate + offset).rounded(.down))
+            let after = Int((Double(index + 1) * rate + offset).rounded(.down))
+            guard after > before else { return nil }
+            faultNumber = before + Int(offset * 10)
         }
+        let (cls, mid) = Self.faultCycle[faultNumber % Self.faultCycle.count]
+        return mid ? .midStream(cls, atToken: at) : .immediate(cls)
     }
 
     static func failure(_ cls: ErrorClass, model: ModelInfo, retryAfterMs: Int, partial: String, usage: TokenUsage?) -> ModelFailure {
