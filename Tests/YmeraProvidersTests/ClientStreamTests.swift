@@ -142,6 +142,12 @@ struct ClientStreamTests {
         #expect(server.requests.first?.uri == "/v1/chat/completions")
     }
 
+    @Test("a base URL that is no address fails at once as connection_refused", arguments: ["127.0.0.1:8080/v1", "http:///v1", "ftp://127.0.0.1/v1"])
+    func unusableBaseURL(base: String) async throws {
+        let outcome = await collect(Wire.openAI.client(), testRequest(Wire.openAI.provider(baseURL: base)))
+        #expect(outcome.failure?.errorClass == .connectionRefused, "\(String(describing: outcome.failure))")
+    }
+
     @Test("cancelling the consumer ends a hanging request promptly")
     func cancellation() async throws {
         let server = try await LoopbackServer.start { _ in .sse(Wire.openAI.stream(["partial"], finish: false), ending: .hang) }
@@ -158,7 +164,7 @@ struct ClientStreamTests {
         task.cancel()
         let started = ContinuousClock.now
         _ = await task.value
-        #expect(started.duration(to: .now) < .seconds(3))
+        #expect(started.duration(to: .now) < .seconds(5))
     }
 
     @Test("a JSON error body inside HTTP 200 for a non-streaming request is a stream error")

@@ -99,7 +99,7 @@ struct EngineFaultTests {
         }
         let catalog = try loopbackCatalog(baseURL: server.baseURL)
         let timeouts = ProviderTimeouts(
-            connect: .seconds(2), firstByte: .milliseconds(600), idle: .milliseconds(300), total: .seconds(10))
+            connect: .seconds(2), firstByte: .milliseconds(1500), idle: .milliseconds(700), total: .seconds(10))
         let client = HTTPModelClients.router(httpClient: testHTTPClient, environment: testEnvironment, timeouts: timeouts)
         var config = EngineConfig()
         config.retry.initialDelayMs = 5
@@ -199,6 +199,8 @@ struct EngineFaultTests {
         #expect(attemptsFailed >= faultCount / 2, "the engine saw the injected faults as failed attempts")
         #expect(truncatedSeen > 0)
         #expect(succeeded > runs / 2, "most runs heal: \(succeeded) succeeded, \(failed) failed")
+        let reasons = Dictionary(grouping: results.filter { $0.status == .failed }, by: { String(($0.endReason ?? "").prefix(90)) }).mapValues(\.count)
+        print("engine fault soak failures: \(reasons)")
         print("engine fault soak: \(runs) runs, \(succeeded) succeeded, \(failed) failed; \(requests) requests, \(faultCount) faults \(faults.map { "\($0.key.rawValue)=\($0.value)" }.sorted().joined(separator: " ")); \(attemptsFailed) failed attempts, validator saw \(validator.seen.withLock { $0 }) outputs")
     }
 }

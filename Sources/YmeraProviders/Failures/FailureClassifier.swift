@@ -151,11 +151,17 @@ public enum FailureClassifier {
                 return phase == .streaming
                     ? ModelFailure(.stall, "\(provider): stream went quiet (\(e))", provider: provider)
                     : ModelFailure(.timeout, "\(provider): no response in time (\(e))", provider: provider)
+            case .invalidURL, .emptyHost, .emptyScheme, .missingSocketPath:
+                return ModelFailure(
+                    .connectionRefused, "\(provider): the base URL is not a usable address (\(e))", provider: provider)
             case .remoteConnectionClosed, .uncleanShutdown, .bodyLengthMismatch:
                 return ModelFailure(
                     .connectionReset, "\(provider): connection closed mid-response (\(e))", provider: provider)
             default:
-                break
+                if String(describing: e).contains("unsupportedScheme") {
+                    return ModelFailure(
+                        .connectionRefused, "\(provider): the base URL's scheme is not http or https", provider: provider)
+                }
             }
         }
         if let e = error as? HTTPParserError {
