@@ -1,0 +1,121 @@
+import Foundation
+import YmeraCore
+
+/// Anthropic Messages: `POST {base}/messages` with `x-api-key` and `anthropic-version`.
+///
+/// Stream: `message_start` (input usage) → `content_block_start` → `content_block_delta`
+/// (`text_delta`) → `content_block_stop` → `message_delta` (`stop_reason`, cumulative output
+/// tokens) → `message_stop`. `ping` may come any time; `error` may come mid-stream.
+public struct AnthropicMessagesFormat: WireFormat {
+    public static let apiVersion = "2023-06-01"
+    public init() {}
+    public var kind: ProviderKind { .anthropic }
+
+    public func prepare(_ request: ModelRequest, baseURL: String, apiKey: String?) -> PreparedRequest {
+        let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
+        // The API wants alternating user/assistant turns starting with a user turn: merge neighbours.
+        var turns: [(role: String, text: String)] = []
+        for m in request.messages where m.role != .system {
+            let role = m.role == .assistant ? "assistant" : "user"
+            if let last = turns.last, last.role == role {
+                turns[turns.count - 1].text += "\n\n" + m.content
+            } else {
+                turns.append((role, m.content))
+            }
+        }
+        if turns.first?.role != "user" { turns.insert(("user", "Continue."), at: 0) }
+        var body: [String: JSONValue] = [
+            "model": .string(request.model.apiName),
+            "max_tokens": .int(request.maxTokens),
+            "messages": .array(turns.map { .object(["role": .string($0.role), "content": .string($0.text)]) }),
+            "stream": .bool(request.stream),
+        ]
+        if !system.isEmpty { body["system"] = .string(system) }
+        if let t = request.temperature { body["temperature"] = .double(min(1, max(0, t))) }
+        var headers = jsonHeaders(request.provider.headers)
+        headers.append(("anthropic-version", Self.apiVersion))
+        if request.stream { headers.append(("accept", "text/event-stream")) }
+        if let apiKey { headers.append(("x-api-key", apiKey)) }
+        return PreparedRequest(method: "POST", url: baseURL + "/messages", headers: headers, body: JSONValue.object(body).encoded())
+    }
+
+    public func probe(baseURL: String, apiKey: String?, headers: [String: String]) -> PreparedRequest {
+        var h = jsonHeaders(headers)
+        h.append(("anthropic-version", Self.apiVersion))
+        if let apiKey { h.append(("x-api-key", apiKey)) }
+        return PreparedRequest(method: "GET", url: baseURL + "/models?limit=1", headers: h, body: nil)
+    }
+
+    public func makeInterpreter(provider: String) -> any StreamInterpreter { Interpreter(provider: provider) }
+
+    public func decodeWhole(_ json: JSONValue, provider: String) throws -> WholeResponse {
+        guard let blocks = json["content"]?.array else {
+            throw FailureClassifier.malformed("response has no content", sample: "", format: kind, provider: provider)
+        }
+        let text = blocks.filter { $0["type"]?.string == "text" }.compactMap { $0["text"]?.string }.joined()
+        let reason = json["stop_reason"]?.string.map(FinishReasons.anthropic) ?? .other
+        var usage = TokenUsage()
+        Self.apply(json["usage"], to: &usage)
+        return WholeResponse(text: text, finishReason: reason, usage: json["usage"] == nil ? nil : usage)
+    }
+
+    /// Anthropic's `input_tokens` excludes cache reads and writes; the record counts all input,
+    /// with cache reads as cached input.
+    @discardableResult
+    static func apply(_ u: JSONValue?, to usage: inout TokenUsage) -> Bool {
+        guard let u, u.object != nil else { return false }
+        let cacheRead = u["cache_read_input_tokens"]?.int
+        let cacheWrite = u["cache_creation_input_tokens"]?.int
+        if let input = u["input_tokens"]?.int {
+            usage.inputTokens = input + (cacheRead ?? 0) + (cacheWrite ?? 0)
+            usage.cachedInputTokens = cacheRead ?? 0
+        }
+        if let output = u["output_tokens"]?.int { usage.outputTokens = output }
+        return u["input_tokens"] != nil || u["output_tokens"] != nil
+    }
+
+    struct Interpreter: StreamInterpreter {
+        let provider: String
+        var stopReason: FinishReason?
+        var sawStop = false
+        var sawUsage = false
+        var current = TokenUsage()
+        var usage: TokenUsage? { sawUsage ? current : nil }
+        var isComplete: Bool { sawStop }
+
+        mutating func consume(_ event: SSEEvent) throws -> [String] {
+            let data = event.data.trimmingCharacters(in: .whitespaces)
+            if data.isEmpty { return [] }
+            guard let json = JSONValue.parse(data), json.object != nil else {
+                throw FailureClassifier.malformed("undecodable event", sample: data, format: .anthropic, provider: provider)
+            }
+            let type = json["type"]?.string ?? event.event ?? ""
+            if type == "error" || event.event == "error" || json["error"] != nil {
+                throw FailureClassifier.classifyStreamError(json, format: .anthropic, provider: provider)
+            }
+            switch type {
+            case "message_start":
+                if AnthropicMessagesFormat.apply(json["message"]?["usage"], to: &current) { sawUsage = true }
+            case "content_block_delta":
+                if json["delta"]?["type"]?.string == "text_delta", let text = json["delta"]?["text"]?.string, !text.isEmpty {
+                    return [text]
+                }
+            case "message_delta":
+                if let r = json["delta"]?["stop_reason"]?.string { stopReason = FinishReasons.anthropic(r) }
+                if AnthropicMessagesFormat.apply(json["usage"], to: &current) { sawUsage = true }
+            case "message_stop":
+                sawStop = true
+            default:
+                break  // ping, content_block_start/stop, and event types added later
+            }
+            return []
+        }
+
+        func end() throws -> FinishReason {
+            if sawStop { return stopReason ?? .other }
+            throw FailureClassifier.truncated(
+                stopReason == nil ? "no message_stop" : "message_delta arrived but no message_stop",
+                format: .anthropic, provider: provider)
+        }
+    }
+}

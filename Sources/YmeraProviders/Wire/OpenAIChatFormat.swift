@@ -1,0 +1,108 @@
+import Foundation
+import YmeraCore
+
+/// OpenAI-compatible chat completions: OpenAI, Groq, Mistral/Codestral, DeepSeek, Together,
+/// OpenRouter, AI21, and local servers (llama.cpp, Ollama, vLLM, LM Studio).
+///
+/// `POST {base}/chat/completions` with `Authorization: Bearer KEY`. A stream is `data: {chunk}`
+/// events ending `data: [DONE]`; the answer is complete only when a chunk carried a `finish_reason`.
+public struct OpenAIChatFormat: WireFormat {
+    public init() {}
+    public var kind: ProviderKind { .openAICompatible }
+
+    public func prepare(_ request: ModelRequest, baseURL: String, apiKey: String?) -> PreparedRequest {
+        var body: [String: JSONValue] = [
+            "model": .string(request.model.apiName),
+            "messages": .array(request.messages.map { .object(["role": .string($0.role.rawValue), "content": .string($0.content)]) }),
+            "stream": .bool(request.stream),
+        ]
+        // OpenAI's own API refuses `max_tokens` for its reasoning models; everyone else expects it.
+        body[request.provider.id == "openai" ? "max_completion_tokens" : "max_tokens"] = .int(request.maxTokens)
+        if let t = request.temperature { body["temperature"] = .double(t) }
+        // Mistral refuses `stream_options` (422, extra inputs not permitted) and sends usage anyway.
+        if request.stream && !Self.isMistral(baseURL) { body["stream_options"] = .object(["include_usage": .bool(true)]) }
+        var headers = jsonHeaders(request.provider.headers)
+        if request.stream { headers.append(("accept", "text/event-stream")) }
+        if let apiKey { headers.append(("authorization", "Bearer \(apiKey)")) }
+        return PreparedRequest(
+            method: "POST", url: baseURL + "/chat/completions", headers: headers, body: JSONValue.object(body).encoded())
+    }
+
+    static func isMistral(_ baseURL: String) -> Bool {
+        guard let host = URLComponents(string: baseURL)?.host?.lowercased() else { return false }
+        return host == "mistral.ai" || host.hasSuffix(".mistral.ai")
+    }
+
+    public func probe(baseURL: String, apiKey: String?, headers: [String: String]) -> PreparedRequest {
+        var h = jsonHeaders(headers)
+        if let apiKey { h.append(("authorization", "Bearer \(apiKey)")) }
+        return PreparedRequest(method: "GET", url: baseURL + "/models", headers: h, body: nil)
+    }
+
+    public func makeInterpreter(provider: String) -> any StreamInterpreter { Interpreter(provider: provider) }
+
+    public func decodeWhole(_ json: JSONValue, provider: String) throws -> WholeResponse {
+        guard let choice = json["choices"]?[0] else {
+            throw FailureClassifier.malformed("response has no choices", sample: "", format: kind, provider: provider)
+        }
+        let text = contentText(choice["message"]?["content"]) ?? contentText(choice["text"]) ?? ""
+        let reason = choice["finish_reason"]?.string.map(FinishReasons.openAI) ?? .other
+        return WholeResponse(text: text, finishReason: reason, usage: Self.usage(json["usage"]))
+    }
+
+    /// Usage from an OpenAI-style `usage` object. `completion_tokens` includes reasoning tokens
+    /// there, so they are split out to avoid counting them twice.
+    static func usage(_ u: JSONValue?) -> TokenUsage? {
+        guard let u, u.object != nil else { return nil }
+        let prompt = u["prompt_tokens"]?.int ?? u["input_tokens"]?.int ?? 0
+        let completion = u["completion_tokens"]?.int ?? u["output_tokens"]?.int ?? 0
+        let reasoning = u["completion_tokens_details"]?["reasoning_tokens"]?.int ?? 0
+        let cached =
+            u["prompt_tokens_details"]?["cached_tokens"]?.int ?? u["prompt_cache_hit_tokens"]?.int  // DeepSeek
+            ?? 0
+        return TokenUsage(
+            inputTokens: prompt, outputTokens: max(0, completion - reasoning), reasoningTokens: reasoning,
+            cachedInputTokens: cached, estimated: false, reportedCostUSD: u["cost"]?.double)
+    }
+
+    struct Interpreter: StreamInterpreter {
+        let provider: String
+        var finish: FinishReason?
+        var sawDone = false
+        var usage: TokenUsage?
+        var isComplete: Bool { sawDone }
+
+        mutating func consume(_ event: SSEEvent) throws -> [String] {
+            let data = event.data.trimmingCharacters(in: .whitespaces)
+            if data.isEmpty { return [] }
+            if data == "[DONE]" {
+                sawDone = true
+                return []
+            }
+            guard let json = JSONValue.parse(data), json.object != nil else {
+                throw FailureClassifier.malformed("undecodable chunk", sample: data, format: .openAICompatible, provider: provider)
+            }
+            if event.event == "error" || FailureClassifier.isErrorPayload(json) {
+                throw FailureClassifier.classifyStreamError(json, format: .openAICompatible, provider: provider)
+            }
+            if let u = Self.usageIn(json) { usage = u }
+            var out: [String] = []
+            for choice in json["choices"]?.array ?? [] where (choice["index"]?.int ?? 0) == 0 {
+                if let text = contentText(choice["delta"]?["content"]), !text.isEmpty { out.append(text) }
+                if let reason = choice["finish_reason"]?.string { finish = FinishReasons.openAI(reason) }
+            }
+            return out
+        }
+
+        static func usageIn(_ json: JSONValue) -> TokenUsage? {
+            OpenAIChatFormat.usage(json["usage"]) ?? OpenAIChatFormat.usage(json["x_groq"]?["usage"])
+        }
+
+        func end() throws -> FinishReason {
+            if let finish { return finish }
+            throw FailureClassifier.truncated(
+                sawDone ? "[DONE] arrived but no chunk carried a finish_reason" : "no [DONE] and no finish_reason",
+                format: .openAICompatible, provider: provider)
+        }
+    }
+}

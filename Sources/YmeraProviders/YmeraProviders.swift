@@ -1,2 +1,0 @@
-// YmeraProviders — see design.md. Filled in by its issue.
-import YmeraCore

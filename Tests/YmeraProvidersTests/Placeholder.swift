@@ -1,2 +1,0 @@
-// Tests for YmeraProviders live in this folder.
-import Testing
