@@ -131,7 +131,47 @@ static inline int ymera_take_signal(void) {
     ymera_last_signal = 0;
     return s;
 }
+// SIGWINCH stays ncurses' (KEY_RESIZE comes from wget_wch): we only chain after its handler so a
+// resize also wakes the UI thread's poll(2) — the signal may land on any thread of the process.
+static inline struct sigaction *ymera_prev_winch_slot(void) {
+    static struct sigaction slot;
+    return &slot;
+}
+static int ymera_winch_chained = 0;
+static volatile sig_atomic_t ymera_winch_seen = 0;
+static void ymera_winch_handler(int sig, siginfo_t *info, void *ctx) {
+    ymera_winch_seen = 1;
+    struct sigaction *prev = ymera_prev_winch_slot();
+    if (prev->sa_flags & SA_SIGINFO) {
+        if (prev->sa_sigaction) prev->sa_sigaction(sig, info, ctx);
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+        prev->sa_handler(sig);
+    }
+    if (ymera_signal_fd >= 0) {
+        char b = 'W';
+        ssize_t ignored = write(ymera_signal_fd, &b, 1);
+        (void)ignored;
+    }
+}
+static inline void ymera_chain_winch(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = ymera_winch_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGWINCH, &sa, ymera_prev_winch_slot()) == 0) ymera_winch_chained = 1;
+}
+static inline int ymera_take_winch(void) {
+    int s = ymera_winch_seen;
+    ymera_winch_seen = 0;
+    return s;
+}
+
 static inline void ymera_restore_default_signals(void) {
+    if (ymera_winch_chained) {
+        sigaction(SIGWINCH, ymera_prev_winch_slot(), NULL);
+        ymera_winch_chained = 0;
+    }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);

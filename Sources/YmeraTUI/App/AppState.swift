@@ -34,6 +34,8 @@ public struct RunEntry: Sendable {
     public var outputScroll = 0
     public var logScroll = 0
     public var selectedModel = 0
+    /// Shown from the plan before the run's own `runPlanned` event arrives (then replaced by it).
+    public var provisional = false
 
     public init(state: RunState, readOnly: Bool = false, replay: Replay? = nil) {
         self.state = state
@@ -264,6 +266,10 @@ public struct AppState: Sendable {
                     runs[e.runID] = RunEntry(state: RunState(runID: e.runID))
                     runOrder.append(e.runID)
                 }
+                if runs[e.runID]!.provisional, case .runPlanned = e.kind {
+                    runs[e.runID]!.state = RunState(runID: e.runID)
+                    runs[e.runID]!.provisional = false
+                }
                 runs[e.runID]!.state.apply(e)
                 runs[e.runID]!.lastEventWallMs = now
                 if case .breakerChanged = e.kind, !effects.contains(.loadModels) { effects.append(.loadModels) }
@@ -289,6 +295,7 @@ public struct AppState: Sendable {
                 st.apply(RunEvent(runID: id, seq: 0, elapsedMs: 0, kind: .runPlanned(plan)))
                 st.lastSeq = 0
                 runs[id] = RunEntry(state: st)
+                runs[id]!.provisional = true
                 runOrder.append(id)
             }
             runs[id]!.lastEventWallMs = nowMs
@@ -305,7 +312,7 @@ public struct AppState: Sendable {
             history.selected = 0
             return []
         case .runLoaded(let id, let events):
-            if let live = runs[id], !live.readOnly {
+            if let live = runs[id], !live.readOnly, live.state.isActive {
                 go(.run(id))
                 return []
             }

@@ -184,6 +184,7 @@ public final class UILoop: @unchecked Sendable {
             ymera_restore_default_signals()
         }
         ymera_install_quit_handlers(inbox.writeFD)
+        ymera_chain_winch()
         do {
             theme = try Theme.load(named: options.theme, searchPaths: options.themePaths, monochrome: mono || term.colorMode == .none)
             state.themeName = options.theme
@@ -209,9 +210,10 @@ public final class UILoop: @unchecked Sendable {
             ]
             let rc = poll(&fds, 2, pollTimeout(now: Self.nowMs()))
             statsBox.withLock { $0.wakeups += 1 }
-            if let sig = Optional(ymera_take_signal()), sig != 0 {
+            let sig = ymera_take_signal()
+            if sig != 0 {
+                // SIGINT / SIGTERM / SIGHUP: restore the terminal (the defer) and exit 128+signal.
                 exitCode = 128 + sig
-                state.runs.keys.forEach { _ in }
                 break
             }
             if stopFlag.load(ordering: .sequentiallyConsistent) { break }
@@ -219,7 +221,8 @@ public final class UILoop: @unchecked Sendable {
             if rc < 0 && errno != EINTR { break }
             // Keys (and KEY_RESIZE, which curses raises after SIGWINCH interrupts the poll).
             let stdinReady = rc > 0 && fds[0].revents != 0
-            if stdinReady || rc < 0 {
+            let resized = ymera_take_winch() != 0
+            if stdinReady || rc < 0 || resized {
                 let input = term.readInput()
                 if stdinReady && input.isEmpty {
                     eofStrikes += 1

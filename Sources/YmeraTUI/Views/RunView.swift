@@ -95,7 +95,7 @@ public enum RunView {
         x = c.text("\(glyph) \(st.status.rawValue)", x: x, y: y, t[role].adding(.bold).merged(bg: t[.header].bg))
         x = c.text("  ", x: x, y: y, t[.header])
         x = c.text(st.plan?.strategy.displayName ?? "—", x: x, y: y, t[.header])
-        x = c.text("  ⏱ ", x: x, y: y, t[.headerLabel])
+        x = c.text("  Elapsed ", x: x, y: y, t[.headerLabel])
         x = c.text(Fmt.clock(app.displayElapsedMs(e)), x: x, y: y, t[.header])
         x = c.text("  Cost ", x: x, y: y, t[.headerLabel])
         var cost = st.cost.display
@@ -247,15 +247,15 @@ public enum RunView {
         let rows = modelRows(e.state, models: app.models)
         let wide = inner.width >= 56
         let stateW = 12
-        let nameW = max(8, inner.width - stateW - (wide ? 26 : 9))
+        let nameW = max(8, inner.width - stateW - (wide ? 30 : 13))
         for (i, m) in rows.prefix(inner.height).enumerated() {
             let y = inner.y + i
             var x = c.text(DisplayWidth.pad(m.id.rawValue, to: nameW), x: inner.x, y: y, m.available ? t[.normal] : t[.muted], clip: inner)
             let (label, role) = StateLook.breaker(m.breaker)
             x = c.text(" " + DisplayWidth.pad(label, to: stateW - 1), x: x, y: y, t[role], clip: inner)
             var extra = m.failures > 0 ? "f\(m.failures)" : "  "
-            if let cd = m.cooldownMs { extra += " ⏲" + Fmt.duration(cd) }
-            x = c.text(" " + DisplayWidth.pad(extra, to: 8), x: x, y: y, m.failures > 0 ? t[.logWarn] : t[.muted], clip: inner)
+            if let cd = m.cooldownMs { extra += " cd " + Fmt.duration(cd) }
+            x = c.text(" " + DisplayWidth.pad(extra, to: 12), x: x, y: y, m.failures > 0 ? t[.logWarn] : t[.muted], clip: inner)
             if wide, let rl = m.rate {
                 var parts: [String] = []
                 if let rem = rl.remainingRequests, let lim = rl.limitRequests { parts.append("req \(rem)/\(lim)") }
