@@ -6,7 +6,9 @@
 set -u
 BIN="${1:-./.build/debug/ymera}"
 ARGS="${YMERA_TUI_ARGS:-}"
-SOCK="ymera-tui-$$"
+SOCK="ymera-tui-$$-0"
+NSESS=0
+SOCKS=""
 PASS=0
 FAIL=0
 LAST=""
@@ -18,7 +20,8 @@ BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 
 T() { tmux -L "$SOCK" "$@"; }
 cleanup() { T kill-server >/dev/null 2>&1 || true; }
-trap cleanup EXIT
+cleanup_all() { for s in $SOCKS; do tmux -L "$s" kill-server >/dev/null 2>&1 || true; done; }
+trap cleanup_all EXIT
 
 ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
 bad() {
@@ -51,6 +54,7 @@ text() { T send-keys -t ymera -l "$1"; }
 
 start() {  # start SIZE_X SIZE_Y ENV...
   local x="$1" y="$2"; shift 2
+  NSESS=$((NSESS + 1)); SOCK="ymera-tui-$$-$NSESS"; SOCKS="$SOCKS $SOCK"   # a fresh private server each time
   T -f /dev/null new-session -d -s ymera -x "$x" -y "$y" \
     "env TERM=tmux-256color LANG=C.UTF-8 $* $BIN $ARGS; echo EXITED:\$?; sleep 60"
   T set-option -t ymera -g status off >/dev/null
@@ -82,7 +86,13 @@ check "the plan and forecast" "Forecast"
 check "plan lists the phases" "generation"
 keys s
 check "strategy can be changed before the start" "Strategy +.*\(yours\)"
-while ! screen | grep -q "multi-model (yours)"; do keys s; wait_for "\(yours\)" 30 >/dev/null; n=$((${n:-0}+1)); [ "$n" -gt 5 ] && break; done
+# Cycle until multi-model: wait for each re-plan to show before pressing again (bounded).
+for _ in 1 2 3 4 5; do
+  screen | grep -q "multi-model (yours)" && break
+  prev="$(screen | grep -Eo "Strategy +[a-z -]+")"
+  keys s
+  for _ in $(seq 1 30); do [ "$(screen | grep -Eo "Strategy +[a-z -]+")" != "$prev" ] && break; sleep 0.1; done
+done
 check "multi-model strategy chosen" "multi-model \(yours\)"
 keys Enter
 check "Enter starts the run: run view with the pipeline" "Pipeline [0-9]+/[0-9]+"
