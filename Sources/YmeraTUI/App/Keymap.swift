@@ -91,7 +91,7 @@ public enum Keymap {
         // Everywhere (outside text fields).
         Binding([.char("?")], .help, "show or hide this help", in: [.global], hint: "help"),
         Binding([.char("q")], .quit, "quit (asks when runs are active)", in: [.global], hint: "quit"),
-        Binding([.escape], .back, "back / close", in: [.global, .help, .picker, .prompt, .editor]),
+        Binding([.escape], .back, "back / close", in: [.global, .help, .picker, .prompt, .editor], hint: "back"),
         Binding([.char(":")], .commandLine, "command line (:q, :theme NAME, :search TEXT, :new, :history, :runs)", in: [.global]),
         Binding([.ctrl("l")], .redraw, "redraw the screen", in: [.global, .editor, .picker, .prompt, .help]),
         Binding([.char("n")], .newTask, "new task", in: [.global], hint: "new"),

@@ -271,7 +271,8 @@ enum PlanView {
 enum PickerView {
     static func draw(_ c: inout Canvas, _ body: Rect, _ app: AppState, _ p: Picker, theme t: Theme) {
         let w = min(body.width - 4, 110)
-        let h = min(body.height - 2, 24)
+        let rows = app.pickerRows(p)
+        let h = min(body.height - 2, max(8, app.models.count + 5))
         let r = Rect(x: body.x + (body.width - w) / 2, y: body.y + (body.height - h) / 2, width: w, height: h)
         c.fill(r, t[.normal])
         let what: String
@@ -284,11 +285,11 @@ enum PickerView {
         var x = c.text(" filter: ", x: inner.x, y: inner.y, t[.muted], clip: inner)
         x = c.text(p.filter.text, x: x, y: inner.y, t[.input], clip: inner)
         c.cursor = (x, inner.y)
-        let rows = app.pickerRows(p)
         c.text("\(rows.count)/\(app.models.count)", x: inner.maxX - 8, y: inner.y, t[.muted], clip: inner)
         func col(_ s: String, _ n: Int, left: Bool = false) -> String { DisplayWidth.pad(s, to: n, left: left) }
-        let idW = max(16, inner.width - 12 - 16 - 7 - 7 - 12 - 12)
-        c.text(" " + col("model", idW) + col("provider", 12) + col("$/M in/out", 16) + col("speed", 7) + col("qual", 7) + col("serves", 12) + "breaker", x: inner.x, y: inner.y + 1, t[.muted], clip: inner)
+        let showProvider = inner.width >= 96
+        let idW = max(16, inner.width - (showProvider ? 12 : 0) - 15 - 6 - 6 - 12 - 12)
+        c.text(" " + col("model", idW) + (showProvider ? col("provider", 12) : "") + col("$/M in/out", 15) + col("speed", 6) + col("qual", 6) + col("serves", 12) + "breaker", x: inner.x, y: inner.y + 1, t[.muted], clip: inner)
         let list = Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2)
         let sel = min(p.selected, max(0, rows.count - 1))
         let first = max(0, min(sel - list.height / 2, rows.count - list.height))
@@ -296,11 +297,11 @@ enum PickerView {
             let y = list.y + i - first
             let base = m.available ? t[.normal] : t[.muted]
             var x = c.text(" " + col(m.id.rawValue + (m.id == p.current ? " ◂" : ""), idW), x: list.x, y: y, base, clip: list)
-            x = c.text(col(m.info.provider, 12), x: x, y: y, base, clip: list)
-            x = c.text(col(Fmt.price(m.info.pricing), 16), x: x, y: y, base, clip: list)
-            x = c.text(col(Fmt.stars(m.info.speedTier), 7), x: x, y: y, base, clip: list)
-            x = c.text(col(Fmt.stars(m.info.qualityTier), 7), x: x, y: y, base, clip: list)
-            x = c.text(col(m.available ? m.serving.badge.lowercased() : "unavailable", 12), x: x, y: y, m.available ? t[StateLook.serving(m.serving)].merged(with: Style()) : t[.error], clip: list)
+            if showProvider { x = c.text(col(m.info.provider, 12), x: x, y: y, base, clip: list) }
+            x = c.text(col(Fmt.price(m.info.pricing), 15), x: x, y: y, base, clip: list)
+            x = c.text(col(Fmt.stars(m.info.speedTier), 6), x: x, y: y, base, clip: list)
+            x = c.text(col(Fmt.stars(m.info.qualityTier), 6), x: x, y: y, base, clip: list)
+            x = c.text(col(m.available ? m.serving.badge.lowercased() : "unavailable", 12), x: x, y: y, m.available ? base : t[.error], clip: list)
             let (label, role) = StateLook.breaker(m.breaker)
             c.text(label, x: x, y: y, t[role], clip: list)
             if i == sel { c.restyle(Rect(x: list.x, y: y, width: list.width, height: 1)) { $0.merged(with: t[.selected]) } }
@@ -334,8 +335,10 @@ enum HistoryView {
         let inner = r.inset(1)
         guard inner.height > 1 else { return }
         func col(_ s: String, _ n: Int, left: Bool = false) -> String { DisplayWidth.pad(s, to: n, left: left) }
+        let narrow = inner.width < 110
+        let dateW = narrow ? 11 : 17
         let cols: [(HistoryState.Column?, String, Int, Bool)] = [
-            (.started, "started (UTC)", 17, false), (nil, "run", 14, false), (.status, "status", 11, false),
+            (.started, narrow ? "started" : "started (UTC)", dateW, false), (nil, "run", 14, false), (.status, "status", 11, false),
             (.strategy, "strategy", 10, false), (.score, "score", 6, true), (.cost, "cost", 11, true),
             (.duration, "time", 8, true),
         ]
@@ -353,7 +356,8 @@ enum HistoryView {
             let y = list.y + i - first
             let (glyph, role) = StateLook.run(s.status)
             var x = c.text(glyph, x: list.x, y: y, t[role], clip: list)
-            x = c.text(col(dateFormat.string(from: e.startedAt), 17) + " ", x: x, y: y, t[.normal], clip: list)
+            let date = dateFormat.string(from: e.startedAt)
+            x = c.text(col(narrow ? String(date.dropFirst(5)) : date, dateW) + " ", x: x, y: y, t[.normal], clip: list)
             x = c.text(col(s.runID, 14) + " ", x: x, y: y, t[.normal].adding(.bold), clip: list)
             x = c.text(col(s.status.rawValue, 11) + " ", x: x, y: y, t[role], clip: list)
             x = c.text(col(s.strategy?.rawValue ?? "—", 10) + " ", x: x, y: y, t[.normal], clip: list)

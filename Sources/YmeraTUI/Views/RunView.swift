@@ -16,7 +16,7 @@ public enum RunView {
     public static func modelRows(_ st: RunState, models: [ModelStatus]) -> [ModelRow] {
         var ids = st.plan?.allModels ?? []
         for id in st.breakers.keys.sorted() where !ids.contains(id) { ids.append(id) }
-        return ids.map { id in
+        let rows = ids.map { id -> ModelRow in
             let cat = models.first { $0.id == id }
             let b = st.breakers[id]
             let cooldown: Int? = b.flatMap { bv in
@@ -26,6 +26,9 @@ public enum RunView {
                 id: id, breaker: b?.state ?? cat?.breaker ?? .closed, failures: b?.failures ?? cat?.recentFailures ?? 0,
                 cooldownMs: cooldown, rate: st.rateLimits[id.provider], available: cat?.available ?? true)
         }
+        // Open and half-open breakers first: in a small pane the trouble stays visible.
+        let trouble = rows.filter { $0.breaker != .closed }
+        return trouble + rows.filter { $0.breaker == .closed }
     }
 
     static func draw(_ c: inout Canvas, _ r: Rect, app: AppState, entry e: RunEntry, theme t: Theme) {
@@ -38,16 +41,18 @@ public enum RunView {
 
         let steps = e.stepIDs.count
         if r.width >= 120 {
-            let (left, right) = area.takeLeft(area.width * 3 / 5)
+            // Wide: the event log spans the bottom; pipeline and output on the left, models and
+            // quality on the right.
+            let logH = min(12, max(4, area.height / 4))
+            let (log, top) = area.takeBottom(logH)
+            let (left, right) = top.takeLeft(top.width * 3 / 5)
             let pipeH = min(max(6, steps + 3), left.height / 2)
             let (pipe, out) = left.takeTop(pipeH)
             drawPipeline(&c, pipe, e, theme: t)
             drawOutput(&c, out, e, theme: t)
             let mrows = modelRows(st, models: app.models).count
-            let (mod, rest2) = right.takeTop(min(max(4, mrows + 3), right.height / 3))
+            let (mod, qual) = right.takeTop(min(max(4, mrows + 2), right.height / 2))
             drawModels(&c, mod, e, app: app, theme: t)
-            let dims = qualityFor(e)?.dimensions.count ?? 1
-            let (qual, log) = rest2.takeTop(min(max(5, dims + 4), rest2.height / 2))
             drawQuality(&c, qual, e, theme: t)
             drawLog(&c, log, e, theme: t)
         } else {
@@ -56,7 +61,7 @@ public enum RunView {
             drawPipeline(&c, pipe, e, theme: t)
             let logH = min(6, max(3, rest2.height / 4))
             let (log, mid) = rest2.takeBottom(logH)
-            let (out, side) = mid.takeLeft(mid.width * 11 / 20)
+            let (out, side) = mid.takeLeft(mid.width / 2)
             drawOutput(&c, out, e, theme: t)
             let (mod, qual) = side.takeTop(side.height / 2)
             drawModels(&c, mod, e, app: app, theme: t)
@@ -247,7 +252,8 @@ public enum RunView {
         let rows = modelRows(e.state, models: app.models)
         let wide = inner.width >= 56
         let stateW = 12
-        let nameW = max(8, inner.width - stateW - (wide ? 30 : 13))
+        let showExtra = inner.width >= 44
+        let nameW = max(8, inner.width - stateW - (wide ? 30 : showExtra ? 13 : 0))
         for (i, m) in rows.prefix(inner.height).enumerated() {
             let y = inner.y + i
             var x = c.text(DisplayWidth.pad(m.id.rawValue, to: nameW), x: inner.x, y: y, m.available ? t[.normal] : t[.muted], clip: inner)
@@ -255,7 +261,9 @@ public enum RunView {
             x = c.text(" " + DisplayWidth.pad(label, to: stateW - 1), x: x, y: y, t[role], clip: inner)
             var extra = m.failures > 0 ? "f\(m.failures)" : "  "
             if let cd = m.cooldownMs { extra += " cd " + Fmt.duration(cd) }
-            x = c.text(" " + DisplayWidth.pad(extra, to: 12), x: x, y: y, m.failures > 0 ? t[.logWarn] : t[.muted], clip: inner)
+            if showExtra {
+                x = c.text(" " + DisplayWidth.pad(extra, to: 12), x: x, y: y, m.failures > 0 ? t[.logWarn] : t[.muted], clip: inner)
+            }
             if wide, let rl = m.rate {
                 var parts: [String] = []
                 if let rem = rl.remainingRequests, let lim = rl.limitRequests { parts.append("req \(rem)/\(lim)") }
