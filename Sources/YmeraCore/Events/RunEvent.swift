@@ -236,10 +236,13 @@ public struct RunEvent: Sendable, Hashable, Codable {
         public var model: ModelID
         /// Characters of output kept.
         public var outputChars: Int
-        public init(step: String, model: ModelID, outputChars: Int) {
+        /// True when a refinement scored worse and the output from before it is kept.
+        public var keptEarlierOutput: Bool?
+        public init(step: String, model: ModelID, outputChars: Int, keptEarlierOutput: Bool? = nil) {
             self.step = step
             self.model = model
             self.outputChars = outputChars
+            self.keptEarlierOutput = keptEarlierOutput
         }
     }
     public struct StepFailed: Codable, Sendable, Hashable {

@@ -37,6 +37,8 @@ public struct StepState: Sendable, Hashable, Identifiable {
     public var quality: QualityReport?
     /// The kept output so far (continued across splices, reset on restart).
     public var output: String = ""
+    /// The output before a refinement attempt, kept in case the refinement scores worse.
+    public var previousOutput: String?
     public var splices: [Splice] = []
     public var children: [String] = []
     public var lastError: String?
@@ -179,6 +181,7 @@ public struct RunState: Sendable {
                 s.output = ""
             }
             if p.purpose == .refine {
+                if s.previousOutput == nil { s.previousOutput = s.output }
                 s.output = ""
                 refinements += 1
             }
@@ -286,6 +289,10 @@ public struct RunState: Sendable {
                     s.output = subs.map { "### \($0.title)\n\n\($0.output)" }.joined(separator: "\n\n")
                 }
             }
+            if p.keptEarlierOutput == true, let prev = s.previousOutput {
+                s.output = prev  // the refinement scored worse: the earlier output is kept
+            }
+            s.previousOutput = nil
             s.lastError = nil
             steps[p.step] = s
 

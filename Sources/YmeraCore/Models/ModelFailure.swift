@@ -30,6 +30,10 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Hashable {
     case malformed
     /// The quality gate refused the output (score under threshold after refinements).
     case lowQuality = "low_quality"
+    /// Every model's breaker is open (or the chosen model's, with no fallback left).
+    case circuitOpen = "circuit_open"
+    /// The run's budget is spent.
+    case budgetExceeded = "budget_exceeded"
     /// Cancelled by the user or by a swap.
     case cancelled
     case unknown
@@ -41,7 +45,7 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Hashable {
             .malformed, .unknown:
             true
         case .auth, .quotaExhausted, .overloaded, .badRequest, .contextTooLong, .connectionRefused,
-            .lowQuality, .cancelled:
+            .lowQuality, .circuitOpen, .budgetExceeded, .cancelled:
             false
         }
     }
@@ -52,7 +56,8 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Hashable {
         case .serverError, .overloaded, .timeout, .stall, .connectionReset, .streamError, .truncated,
             .malformed, .connectionRefused, .unknown:
             true
-        case .auth, .rateLimit, .quotaExhausted, .badRequest, .contextTooLong, .lowQuality, .cancelled:
+        case .auth, .rateLimit, .quotaExhausted, .badRequest, .contextTooLong, .lowQuality, .circuitOpen,
+            .budgetExceeded, .cancelled:
             false
         }
     }

@@ -1,2 +1,0 @@
-// YmeraConfig — see design.md. Filled in by its issue.
-import YmeraCore

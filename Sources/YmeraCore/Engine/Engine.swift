@@ -1,0 +1,908 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Engine settings; the defaults are what a run uses unless the config says otherwise.
+public struct EngineConfig: Sendable {
+    public var retry = RetryPolicy()
+    /// Independent subtasks of generation run at most this many at once.
+    public var subtaskConcurrency = 3
+    /// Refinements the quality gate may ask for per step.
+    public var maxRefinements = 1
+    /// After a stream is cut: the next model continues from the partial output, or starts again.
+    public var fallbackMode: RunEvent.FallbackTaken.Mode = .continue
+    /// Score every step with the validator.
+    public var validateSteps = true
+    /// Hard bound on attempts in one step (all models together): no step loops for ever.
+    public var maxAttemptsPerStep = 12
+    /// Longest wait for a rate limiter before trying another model instead.
+    public var maxThrottleWaitMs: Int64 = 60_000
+    /// Longest wait for an open breaker's cool-down when no other model is left.
+    public var maxBreakerWaitMs: Int64 = 120_000
+    /// How long an auth failure or exhausted quota keeps a model's breaker open.
+    public var unavailableCooldownMs: Int64 = 300_000
+    /// Ask providers to stream.
+    public var stream = true
+    public init() {}
+}
+
+/// Where a resumed run starts: the state rebuilt from its journal.
+public struct ResumePoint: Sendable {
+    public var prior: RunState
+    /// Steps to run again although they finished (the user's retry after the run ended).
+    public var rerun: [String]
+    public init(prior: RunState, rerun: [String] = []) {
+        self.prior = prior
+        self.rerun = rerun
+    }
+}
+
+/// Runs plans. One engine serves many runs; breakers and rate limiters are shared between them.
+public final class Engine: Sendable {
+    public let catalog: Catalog
+    public let resilience: ResilienceRegistry
+    public let config: EngineConfig
+    let client: any ModelClient
+    let validator: any QualityValidator
+    let clock: any RunClock
+    let history: (any ExecutionHistory)?
+    let logger: Logger
+
+    public init(
+        catalog: Catalog, client: any ModelClient, validator: any QualityValidator = HeuristicValidator(),
+        clock: any RunClock = SystemClock(), resilience: ResilienceRegistry? = nil, config: EngineConfig = EngineConfig(),
+        history: (any ExecutionHistory)? = nil, logger: Logger = Logger(label: "ymera.engine")
+    ) {
+        self.catalog = catalog
+        self.client = client
+        self.validator = validator
+        self.clock = clock
+        self.resilience = resilience ?? ResilienceRegistry()
+        self.config = config
+        self.history = history
+        self.logger = logger
+    }
+
+    /// Starts a run. Events arrive on `handle.events`; `observer` (if any) sees each event
+    /// synchronously as it is emitted, before consumers of the stream do.
+    public func start(_ plan: RunPlan, resume: ResumePoint? = nil, observer: (@Sendable (RunEvent, RunControl) -> Void)? = nil) -> RunHandle {
+        let (events, continuation) = AsyncStream<RunEvent>.makeStream(bufferingPolicy: .unbounded)
+        let execution = RunExecution(engine: self, plan: resume?.prior.plan ?? plan, resume: resume, continuation: continuation, observer: observer)
+        let task = Task { await execution.run() }
+        return RunHandle(runID: plan.runID, events: events, execution: execution, task: task)
+    }
+
+    /// Runs a plan to the end and returns its final state (tests, headless use).
+    public func run(_ plan: RunPlan, resume: ResumePoint? = nil, observer: (@Sendable (RunEvent, RunControl) -> Void)? = nil) async -> RunState {
+        let handle = start(plan, resume: resume, observer: observer)
+        for await _ in handle.events {}
+        return await handle.finalState()
+    }
+}
+
+/// The controls of a running run. Safe to call from any thread, and from an observer while an event
+/// is being emitted (commands take effect at the engine's next decision point).
+public struct RunControl: Sendable {
+    let execution: RunExecution
+
+    /// No new attempt starts; attempts in flight finish.
+    public func pause() { execution.command(.pause) }
+    public func resume() { execution.command(.resume) }
+    /// Runs the step and every step after it again (a running step restarts).
+    public func retry(step: String) { execution.command(.retry(step)) }
+    /// Swaps a pending or running step's model (a running one restarts on the new model).
+    public func swap(step: String, to model: ModelID) { execution.command(.swap(step, model)) }
+    public func cancel(reason: String = "cancelled by user") { execution.command(.cancel(reason)) }
+}
+
+/// A running run: its events and its controls.
+public final class RunHandle: Sendable {
+    public let runID: String
+    public let events: AsyncStream<RunEvent>
+    public let control: RunControl
+    let execution: RunExecution
+    let task: Task<RunState, Never>
+
+    init(runID: String, events: AsyncStream<RunEvent>, execution: RunExecution, task: Task<RunState, Never>) {
+        self.runID = runID
+        self.events = events
+        self.execution = execution
+        self.control = RunControl(execution: execution)
+        self.task = task
+    }
+
+    /// No new attempt starts; attempts in flight finish.
+    public func pause() { execution.command(.pause) }
+    public func resume() { execution.command(.resume) }
+    /// Runs the step and every step after it again (a running step restarts).
+    public func retry(step: String) { execution.command(.retry(step)) }
+    /// Swaps a pending or running step's model (a running one restarts on the new model).
+    public func swap(step: String, to model: ModelID) { execution.command(.swap(step, model)) }
+    public func cancel(reason: String = "cancelled by user") { execution.command(.cancel(reason)) }
+    /// The state as folded so far.
+    public var state: RunState { execution.snapshot() }
+    public func finalState() async -> RunState { await task.value }
+}
+
+// MARK: - One run
+
+final class RunExecution: Sendable {
+    enum Command: Sendable {
+        case pause, resume, retry(String), swap(String, ModelID), cancel(String)
+    }
+    enum Message: Sendable {
+        /// A step task ended; the coordinator inherits its clock participation.
+        case finished(String, Bool)
+        /// A command arrived.
+        case poke
+    }
+
+    struct Mutable {
+        var state: RunState
+        var plan: RunPlan
+        var seq: Int
+        var paused = false
+        var pausedAtMs: Int64 = 0
+        var gate: [CheckedContinuation<Void, Never>] = []
+        var cancelled: String?
+        var swaps: [String: ModelID] = [:]
+        var restarts: Set<String> = []
+        /// Steps whose input was reset by a retry while they ran: stopped, to run again later.
+        var abandoned: Set<String> = []
+        var attempts: [String: @Sendable () -> Void] = [:]
+        var commands: [Command] = []
+        var running: Set<String> = []
+        var rng: SplitMix64
+        var finished = false
+    }
+
+    let engine: Engine
+    let clock: any RunClock
+    let startMs: Int64
+    let baseElapsed: Int
+    let resume: ResumePoint?
+    let continuation: AsyncStream<RunEvent>.Continuation
+    let messages: AsyncStream<Message>
+    let messageSink: AsyncStream<Message>.Continuation
+    let observer: (@Sendable (RunEvent, RunControl) -> Void)?
+    let m: Mutex<Mutable>
+
+    init(engine: Engine, plan: RunPlan, resume: ResumePoint?, continuation: AsyncStream<RunEvent>.Continuation, observer: (@Sendable (RunEvent, RunControl) -> Void)?) {
+        self.engine = engine
+        self.clock = engine.clock
+        self.startMs = engine.clock.nowMs()
+        self.baseElapsed = resume?.prior.elapsedMs ?? 0
+        self.resume = resume
+        self.continuation = continuation
+        self.observer = observer
+        (messages, messageSink) = AsyncStream<Message>.makeStream(bufferingPolicy: .unbounded)
+        var state = resume?.prior ?? RunState(runID: plan.runID)
+        state.markInterruptedIfOpen()
+        m = Mutex(Mutable(state: state, plan: plan, seq: resume?.prior.lastSeq ?? 0, rng: SplitMix64(seed: SplitMix64.derive(plan.seed, "engine"))))
+    }
+
+    var nowMs: Int64 { clock.nowMs() }
+    func snapshot() -> RunState { m.withLock { $0.state } }
+
+    // MARK: events
+
+    @discardableResult
+    func emit(_ kind: RunEvent.Kind) -> RunEvent {
+        let event = m.withLock { s -> RunEvent in
+            s.seq += 1
+            let e = RunEvent(runID: s.plan.runID, seq: s.seq, elapsedMs: baseElapsed + Int(nowMs - startMs), kind: kind)
+            s.state.apply(e)
+            return e
+        }
+        observer?(event, RunControl(execution: self))
+        continuation.yield(event)
+        return event
+    }
+
+    func emit(_ t: CircuitBreaker.Transition?, model: ModelID) {
+        guard let t else { return }
+        emit(.breakerChanged(.init(model: model, from: t.from, to: t.to, reason: t.reason, cooldownMs: t.cooldownMs.map(Int.init))))
+    }
+
+    // MARK: commands
+
+    func command(_ c: Command) {
+        let wake: [CheckedContinuation<Void, Never>] = m.withLock { s in
+            s.commands.append(c)
+            switch c {
+            case .resume:
+                let g = s.gate
+                s.gate = []
+                return g
+            case .cancel(let reason):
+                s.cancelled = s.cancelled ?? reason
+                for cancel in s.attempts.values { cancel() }
+                let g = s.gate
+                s.gate = []
+                return g
+            case .swap(let step, let model):
+                if s.running.contains(step) || s.attempts[step] != nil {
+                    s.swaps[step] = model
+                    s.attempts[step]?()
+                }
+                return []
+            case .retry(let step):
+                if s.running.contains(step) || s.attempts[step] != nil {
+                    s.restarts.insert(step)
+                    s.attempts[step]?()
+                }
+                return []
+            case .pause:
+                return []
+            }
+        }
+        for w in wake {
+            clock.enter()
+            w.resume()
+        }
+        messageSink.yield(.poke)
+    }
+
+    /// Waits while paused. Attempts in flight are not stopped; this is checked before each new attempt.
+    func waitIfPaused() async {
+        while true {
+            let paused = m.withLock { $0.paused && $0.cancelled == nil }
+            guard paused else { return }
+            clock.leave()
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = m.withLock { s -> Bool in
+                    if !s.paused || s.cancelled != nil { return true }
+                    s.gate.append(c)
+                    return false
+                }
+                if now {
+                    clock.enter()
+                    c.resume()
+                }
+            }
+        }
+    }
+
+    var isCancelled: Bool { m.withLock { $0.cancelled != nil } }
+
+    func isAbandoned(_ stepID: String) -> Bool {
+        m.withLock { $0.abandoned.contains(stepID) || $0.abandoned.contains(parentID(stepID)) }
+    }
+
+    // MARK: the run
+
+    func run() async -> RunState {
+        clock.enter()
+        let plan = m.withLock { $0.plan }
+        var keep: Set<String> = []
+        if let resume {
+            let prior = resume.prior
+            keep = Set(plan.steps.map(\.id).filter { prior.steps[$0]?.status == .done && !resume.rerun.contains($0) })
+            emit(.runResumed(.init(keptSteps: plan.steps.map(\.id).filter(keep.contains))))
+        } else {
+            emit(.runPlanned(plan))
+        }
+        var scheduler: StepScheduler
+        do {
+            scheduler = try StepScheduler(nodes: plan.steps.map { ($0.id, $0.dependsOn) }, limit: max(1, plan.steps.count))
+        } catch {
+            emit(.runFailed(.init(reason: "invalid plan: \(error)")))
+            return finish()
+        }
+        for id in keep { scheduler.markDone(id) }
+        if let resume, !resume.rerun.isEmpty {
+            for id in resume.rerun where plan.step(id) != nil {
+                let reset = scheduler.reset(id)
+                emit(.stepReset(.init(step: id, reset: reset)))
+            }
+        }
+
+        await withTaskGroup(of: Void.self) { group in
+            var iterations = 0
+            while iterations < 100_000 {
+                iterations += 1
+                // 1. Commands.
+                let commands = m.withLock { s -> [Command] in
+                    let c = s.commands
+                    s.commands = []
+                    return c
+                }
+                for c in commands { apply(c, scheduler: &scheduler) }
+                if isCancelled { group.cancelAll() }
+
+                // 2. Start what is ready.
+                if !isCancelled && !m.withLock({ $0.paused }) {
+                    for id in scheduler.nextReady() {
+                        m.withLock { _ = $0.running.insert(id) }
+                        clock.enter()
+                        group.addTask { [self] in
+                            let ok = await runStep(id)
+                            m.withLock { _ = $0.running.remove(id) }
+                            messageSink.yield(.finished(id, ok))
+                        }
+                    }
+                }
+                let runningCount = scheduler.running.count
+                if runningCount == 0 && (scheduler.isFinished || isCancelled) { break }
+                if runningCount == 0 && !m.withLock({ $0.paused }) && scheduler.nextReadyPreview().isEmpty { break }
+
+                // 3. Wait for a step to end or a command.
+                clock.leave()
+                var it = messages.makeAsyncIterator()
+                guard let msg = await it.next() else {
+                    clock.enter()
+                    break
+                }
+                switch msg {
+                case .finished(let id, let ok):
+                    // Participation handed over by the finished step.
+                    if m.withLock({ $0.abandoned.remove(id) != nil }) && !isCancelled {
+                        // Its input was reset while it ran: it waits for the new input.
+                        scheduler.finish(id, succeeded: true)
+                        _ = scheduler.reset(id)
+                        continue
+                    }
+                    if m.withLock({ $0.restarts.remove(id) != nil }) && !isCancelled {
+                        scheduler.finish(id, succeeded: true)
+                        let reset = scheduler.reset(id)
+                        emit(.stepReset(.init(step: id, reset: reset)))
+                        continue
+                    }
+                    let skipped = scheduler.finish(id, succeeded: ok)
+                    for s in skipped {
+                        emit(.stepSkipped(.init(step: s, reason: "\(id) failed")))
+                    }
+                case .poke:
+                    clock.enter()
+                }
+            }
+            // Drain (cancelled runs): children end quickly once cancelled.
+            while let _ = await group.next() {}
+        }
+        let final = m.withLock { $0.state }
+        if let reason = m.withLock({ $0.cancelled }) {
+            emit(.runCancelled(.init(reason: reason)))
+        } else {
+            let failed = plan.steps.filter { final.steps[$0.id]?.status == .failed }
+            if failed.isEmpty && plan.steps.allSatisfy({ final.steps[$0.id]?.status == .done }) {
+                let s = final.score
+                emit(.runFinished(.init(reason: s.map { "mean score \($0.rounded(places: 2))" })))
+            } else {
+                let f = failed.first.flatMap { final.steps[$0.id] }
+                let why = f.map { "\($0.id) failed: \($0.lastError ?? "unknown")" } ?? "steps did not complete"
+                emit(.runFailed(.init(reason: why)))
+            }
+        }
+        return finish()
+    }
+
+    func finish() -> RunState {
+        let state = m.withLock { s -> RunState in
+            s.finished = true
+            return s.state
+        }
+        continuation.finish()
+        messageSink.finish()
+        clock.leave()
+        if let history = engine.history, let plan = state.plan {
+            let record = ExecutionRecord(
+                runID: plan.runID, taskType: plan.intent.taskType, complexity: plan.intent.complexity, strategy: plan.strategy,
+                modelsByStep: Dictionary(uniqueKeysWithValues: state.steps.values.filter { $0.parent == nil }.map { ($0.id, $0.model) }),
+                score: state.score, durationMs: state.elapsedMs, cost: state.cost, succeeded: state.status == .succeeded, finishedAt: Date())
+            Task { try? await history.record(record) }
+        }
+        return state
+    }
+
+    func apply(_ c: Command, scheduler: inout StepScheduler) {
+        switch c {
+        case .pause:
+            let inFlight = m.withLock { s -> [String]? in
+                guard !s.paused else { return nil }
+                s.paused = true
+                s.pausedAtMs = nowMs
+                return s.running.sorted()
+            }
+            if let inFlight {
+                emit(.paused(.init(inFlight: inFlight, note: inFlight.isEmpty ? "nothing in flight" : "attempts in flight finish; no new attempt starts until resume")))
+            }
+        case .resume:
+            let pausedFor = m.withLock { s -> Int64? in
+                guard s.paused else { return nil }
+                s.paused = false
+                return nowMs - s.pausedAtMs
+            }
+            if let pausedFor { emit(.resumed(.init(pausedMs: Int(pausedFor)))) }
+        case .retry(let step):
+            guard m.withLock({ $0.plan.step(step) != nil }) else { return }
+            if scheduler.states[step] == .running { return }  // restarts in place (see command)
+            let reset = scheduler.reset(step)
+            emit(.stepReset(.init(step: step, reset: reset)))
+            // Steps downstream that are running read the old input: stop them; they run again.
+            let running = reset.filter { scheduler.states[$0] == .running }
+            m.withLock { s in
+                for id in running {
+                    s.abandoned.insert(id)
+                    for (key, cancel) in s.attempts where key == id || key.hasPrefix(id + "/") || key.hasPrefix(id + "#") { cancel() }
+                }
+            }
+        case .swap(let step, let model):
+            let info = m.withLock { s -> (ModelID, Bool)? in
+                guard let i = s.plan.steps.firstIndex(where: { $0.id == step }) else { return nil }
+                let old = s.plan.steps[i].model
+                guard old != model else { return nil }
+                s.plan.steps[i].model = model
+                s.plan.steps[i].fallbacks.removeAll { $0 == model }
+                return (old, s.running.contains(step))
+            }
+            if let (old, running) = info, !running || scheduler.states[step] != .running {
+                emit(.modelSwapped(.init(step: step, from: old, to: model, restarted: false)))
+            }
+        case .cancel:
+            break
+        }
+    }
+
+    // MARK: a step
+
+    func currentStep(_ id: String) -> PlanStep? { m.withLock { $0.plan.step(id) } }
+
+    /// Runs one top-level step to done or failed. Returns success.
+    func runStep(_ id: String) async -> Bool {
+        guard let step = currentStep(id) else { return false }
+        if !step.candidates.isEmpty { return await runCandidates(step) }
+        if step.decompose { return await runDecomposed(step) }
+        let base = messages(for: step, subtask: nil)
+        switch await attemptLoop(stepID: id, step: step, baseMessages: base, purpose: .initial) {
+        case .failure(let f):
+            if isAbandoned(id) { return false }
+            if f.errorClass != .cancelled || !isCancelled {
+                emit(.stepFailed(.init(step: id, errorClass: f.errorClass, reason: f.message)))
+            } else {
+                emit(.stepFailed(.init(step: id, errorClass: .cancelled, reason: "cancelled")))
+            }
+            return false
+        case .success(let (output, model)):
+            let kept = await qualityGate(stepID: id, step: step, base: base, output: output, model: model)
+            if isAbandoned(id) { return false }
+            emit(.stepDone(.init(step: id, model: kept.model, outputChars: kept.output.count, keptEarlierOutput: kept.keptEarlier ? true : nil)))
+            return true
+        }
+    }
+
+    /// Parallel strategy: every candidate on its own model at once; the best score is kept.
+    func runCandidates(_ step: PlanStep) async -> Bool {
+        let base = messages(for: step, subtask: nil)
+        var results: [(String, String, ModelID, Double)] = []
+        await withTaskGroup(of: (String, String, ModelID, Double)?.self) { group in
+            for (i, model) in step.candidates.enumerated() {
+                let cid = "\(step.id)#\(i + 1)"
+                var cstep = step
+                cstep.model = model
+                cstep.fallbacks = step.fallbacks.filter { !step.candidates.contains($0) }
+                clock.enter()
+                group.addTask { [self] in
+                    switch await attemptLoop(stepID: cid, step: cstep, baseMessages: base, purpose: .initial) {
+                    case .failure(let f):
+                        emit(.stepFailed(.init(step: cid, errorClass: f.errorClass, reason: f.message)))
+                        return nil
+                    case .success(let (out, used)):
+                        let report = await score(stepID: cid, step: cstep, output: out, model: used)
+                        emit(.stepDone(.init(step: cid, model: used, outputChars: out.count)))
+                        return (cid, out, used, report?.score ?? 0)
+                    }
+                }
+            }
+            while let r = await join(&group) {
+                if let r { results.append(r) }
+            }
+        }
+        guard !results.isEmpty else {
+            emit(.stepFailed(.init(step: step.id, errorClass: .unknown, reason: "every candidate failed")))
+            return false
+        }
+        results.sort { $0.3 == $1.3 ? $0.0 < $1.0 : $0.3 > $1.3 }
+        let best = results[0]
+        emit(.candidateChosen(.init(step: step.id, chosen: best.0, scores: Dictionary(uniqueKeysWithValues: results.map { ($0.0, $0.3.rounded(places: 3)) }))))
+        emit(.stepDone(.init(step: step.id, model: best.2, outputChars: best.1.count)))
+        return true
+    }
+
+    /// Generation split into the planning phase's subtasks, run as a graph with a concurrency limit.
+    func runDecomposed(_ step: PlanStep) async -> Bool {
+        let planText = step.dependsOn.compactMap { id in m.withLock { $0.state.steps[id] } }.first { $0.phase == .planning }?.output ?? ""
+        var parsed = SubtaskParser().parse(planText)
+        var source = "planning output"
+        if parsed.subtasks.count < 2 {
+            parsed = .init(subtasks: [Subtask(id: "1", title: "The whole task")], dropped: [])
+            source = "no subtasks in the plan: whole task as one"
+        } else if !parsed.dropped.isEmpty {
+            source += "; dropped forward dependencies \(parsed.dropped.joined(separator: ", "))"
+        }
+        emit(.subtasksPlanned(.init(step: step.id, subtasks: parsed.subtasks, source: source)))
+        var sched: StepScheduler
+        do {
+            sched = try StepScheduler(nodes: parsed.subtasks.map { ($0.id, $0.dependsOn) }, limit: engine.config.subtaskConcurrency)
+        } catch {
+            emit(.stepFailed(.init(step: step.id, errorClass: .badRequest, reason: "subtasks: \(error)")))
+            return false
+        }
+        let byID = Dictionary(uniqueKeysWithValues: parsed.subtasks.map { ($0.id, $0) })
+        await withTaskGroup(of: (String, Bool).self) { group in
+            var bound = 0
+            while bound < 10_000 {
+                bound += 1
+                if !isCancelled {
+                    await waitIfPaused()
+                    for sid in sched.nextReady() {
+                        guard let sub = byID[sid] else { continue }
+                        let childID = "\(step.id)/\(sid)"
+                        let current = currentStep(step.id) ?? step
+                        let base = messages(for: current, subtask: sub)
+                        clock.enter()
+                        group.addTask { [self] in
+                            switch await attemptLoop(stepID: childID, step: current, baseMessages: base, purpose: .initial) {
+                            case .failure(let f):
+                                emit(.stepFailed(.init(step: childID, errorClass: f.errorClass, reason: f.message)))
+                                return (sid, false)
+                            case .success(let (out, model)):
+                                emit(.stepDone(.init(step: childID, model: model, outputChars: out.count)))
+                                return (sid, true)
+                            }
+                        }
+                    }
+                }
+                if sched.running.isEmpty { break }
+                guard let r = await join(&group) else { break }
+                let skipped = sched.finish(r.0, succeeded: r.1)
+                for s in skipped { emit(.stepSkipped(.init(step: "\(step.id)/\(s)", reason: "subtask \(r.0) failed"))) }
+            }
+        }
+        guard sched.succeeded else {
+            if isAbandoned(step.id) { return false }
+            let st = m.withLock { $0.state }
+            let failed = parsed.subtasks.compactMap { st.steps["\(step.id)/\($0.id)"] }.first { $0.status == .failed }
+            let reason = isCancelled ? "cancelled"
+                : failed.map { "subtask \($0.id) (\($0.title)) failed: \($0.lastError ?? "unknown")" } ?? "a subtask failed"
+            emit(.stepFailed(.init(step: step.id, errorClass: failed?.lastErrorClass ?? .unknown, reason: reason)))
+            return false
+        }
+        let state = m.withLock { $0.state }
+        let combined = parsed.subtasks.map { sub in "### \(sub.title)\n\n\(state.steps["\(step.id)/\(sub.id)"]?.output ?? "")" }.joined(separator: "\n\n")
+        let model = state.steps["\(step.id)/\(parsed.subtasks.last!.id)"]?.model ?? step.model
+        let report = await score(stepID: step.id, step: step, output: combined, model: model)
+        _ = report
+        emit(.stepDone(.init(step: step.id, model: model, outputChars: combined.count)))
+        return true
+    }
+
+    /// Waits for one child of a group, handing clock participation over from the child.
+    func join<T: Sendable>(_ group: inout TaskGroup<T>) async -> T? {
+        clock.leave()
+        let r = await group.next()
+        if r == nil { clock.enter() }
+        return r
+    }
+
+    // MARK: quality
+
+    func score(stepID: String, step: PlanStep, output: String, model: ModelID) async -> QualityReport? {
+        guard engine.config.validateSteps else { return nil }
+        let plan = m.withLock { $0.plan }
+        let report = await engine.validator.evaluate(ValidationInput(
+            task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
+            requirements: requirements(), threshold: plan.qualityThreshold))
+        emit(.qualityScored(.init(step: stepID, model: model, report: report)))
+        return report
+    }
+
+    /// Scores the output; under the threshold, asks the next model for a bounded refinement and keeps
+    /// the better of the two.
+    func qualityGate(stepID: String, step: PlanStep, base: [ChatMessage], output: String, model: ModelID) async -> (output: String, model: ModelID, keptEarlier: Bool) {
+        guard var report = await score(stepID: stepID, step: step, output: output, model: model) else { return (output, model, false) }
+        var best = (output: output, model: model, score: report.score)
+        var refinements = 0
+        while !report.passed && refinements < engine.config.maxRefinements && !isCancelled {
+            refinements += 1
+            let chain = [step.model] + step.fallbacks
+            let next = chain.first { $0 != best.model && resilienceAllows($0) } ?? best.model
+            var rstep = step
+            rstep.model = next
+            rstep.fallbacks = chain.filter { $0 != next }
+            let msgs = Prompts.refinement(base, previous: best.output, report: report)
+            guard case .success(let (refined, used)) = await attemptLoop(stepID: stepID, step: rstep, baseMessages: msgs, purpose: .refine) else { break }
+            guard let r2 = await score(stepID: stepID, step: step, output: refined, model: used) else { break }
+            report = r2
+            if r2.score >= best.score { best = (refined, used, r2.score) }
+        }
+        return (best.output, best.model, refinements > 0 && best.output == output && best.model == model)
+    }
+
+    func resilienceAllows(_ model: ModelID) -> Bool { engine.resilience.peek(model, nowMs: nowMs) == nil }
+
+    func requirements() -> [String] {
+        let state = m.withLock { $0.state }
+        var reqs = state.plan?.intent.requirements ?? []
+        if let gen = state.steps.values.first(where: { $0.phase == .generation && $0.parent == nil }) {
+            reqs += gen.children.compactMap { state.steps[$0]?.title }.filter { $0 != "The whole task" && !$0.hasPrefix("candidate") }
+        }
+        return reqs
+    }
+
+    // MARK: prompts
+
+    func messages(for step: PlanStep, subtask: Subtask?) -> [ChatMessage] {
+        let (plan, state) = m.withLock { ($0.plan, $0.state) }
+        let inputs: [(String, Phase, String)] = step.dependsOn.compactMap { id in
+            guard let s = state.steps[id], s.status == .done else { return nil }
+            return (id, s.phase, s.output)
+        }
+        let model = try? engine.catalog.model(step.model)
+        return Prompts.messages(
+            task: plan.task, step: step, subtask: subtask, requirements: plan.intent.requirements, inputs: inputs,
+            taskType: plan.intent.taskType, contextTokens: model?.contextWindow ?? 8192, maxTokens: step.maxTokens)
+    }
+
+    // MARK: attempts
+
+    /// Tries a step's work on its model and fallbacks until one completes, honouring breakers, rate
+    /// limits, retry policy, pause, swap and cancel. Returns the kept output and the model that finished it.
+    func attemptLoop(stepID: String, step: PlanStep, baseMessages: [ChatMessage], purpose initialPurpose: AttemptPurpose)
+        async -> Result<(String, ModelID), ModelFailure>
+    {
+        var chain = [step.model] + step.fallbacks.filter { $0 != step.model }
+        var index = 0
+        var attemptsOnModel = 0
+        var total = 0
+        var purpose = initialPurpose
+        var kept = ""  // output kept for a continuation
+        var continuesFrom: Int?
+        var lastFailure = ModelFailure(.unknown, "no attempt was made")
+
+        while total < engine.config.maxAttemptsPerStep {
+            if let reason = m.withLock({ $0.cancelled }) { return .failure(ModelFailure(.cancelled, reason)) }
+            if isAbandoned(stepID) { return .failure(ModelFailure(.cancelled, "input reset by a retry")) }
+            await waitIfPaused()
+            if let reason = m.withLock({ $0.cancelled }) { return .failure(ModelFailure(.cancelled, reason)) }
+            if total > 0 && m.withLock({ $0.restarts.remove(stepID) != nil }) {
+                kept = ""
+                continuesFrom = nil
+                purpose = .rerun
+                attemptsOnModel = 0
+            }
+
+            // A swap asked for while not running an attempt.
+            if let swapTo = m.withLock({ $0.swaps.removeValue(forKey: stepID) ?? $0.swaps.removeValue(forKey: parentID(stepID)) }) {
+                let from = chain[min(index, chain.count - 1)]
+                chain = [swapTo] + chain.filter { $0 != swapTo }
+                index = 0
+                attemptsOnModel = 0
+                kept = ""
+                continuesFrom = nil
+                purpose = .swap
+                if from != swapTo { emit(.modelSwapped(.init(step: stepID, from: from, to: swapTo, restarted: total > 0))) }
+            }
+            guard index < chain.count else { break }
+            let modelID = chain[index]
+            guard let model = try? engine.catalog.model(modelID), let provider = engine.catalog.provider(for: model) else {
+                lastFailure = ModelFailure(.badRequest, "model \(modelID) is not in the catalog")
+                index += 1
+                continue
+            }
+
+            // Budget.
+            let (spent, budget) = m.withLock { ($0.state.cost.money, $0.plan.budget) }
+            if let max = budget.maxCost, spent >= max {
+                return .failure(ModelFailure(.budgetExceeded, "budget of \(max) spent (\(spent)); no further attempts"))
+            }
+
+            // Breaker.
+            let (admission, transition) = engine.resilience.admit(modelID, nowMs: nowMs)
+            emit(transition, model: modelID)
+            if case .rejected(let retryIn) = admission {
+                if index + 1 < chain.count {
+                    emit(.fallbackTaken(.init(step: stepID, from: modelID, to: chain[index + 1], reason: .circuitOpen, mode: .restart)))
+                    index += 1
+                    attemptsOnModel = 0
+                    purpose = .fallback
+                    continue
+                }
+                // Nothing else: wait for the earliest half-open probe, within bounds.
+                let wait = chain.compactMap { engine.resilience.peek($0, nowMs: nowMs) }.min() ?? retryIn
+                guard wait <= engine.config.maxBreakerWaitMs else {
+                    return .failure(ModelFailure(.circuitOpen, "every model's breaker is open (next probe in \(wait / 1000) s)"))
+                }
+                emit(.throttled(.init(step: stepID, provider: model.provider, waitMs: Int(max(1, wait)), reason: "all breakers open; waiting for a half-open probe")))
+                do { try await clock.sleep(ms: max(1, wait)) } catch { return .failure(ModelFailure(.cancelled, "cancelled")) }
+                index = chain.firstIndex { engine.resilience.peek($0, nowMs: nowMs) == nil } ?? 0
+                total += 1
+                continue
+            }
+
+            // Rate limit.
+            let estimate = TokenUsage.estimateTokens(characters: baseMessages.reduce(0) { $0 + $1.content.count }) + step.maxTokens / 2
+            var throttles = 0
+            while throttles < 8 {
+                throttles += 1
+                let (wait, why) = engine.resilience.reserve(provider: model.provider, limit: model.rateLimit, estimatedTokens: estimate, nowMs: nowMs)
+                guard wait > 0 else { break }
+                if wait > engine.config.maxThrottleWaitMs && index + 1 < chain.count { break }
+                emit(.throttled(.init(step: stepID, provider: model.provider, waitMs: Int(wait), reason: why ?? "rate limit")))
+                do { try await clock.sleep(ms: wait) } catch { return .failure(ModelFailure(.cancelled, "cancelled")) }
+            }
+
+            total += 1
+            attemptsOnModel += 1
+            emit(.stepStarted(.init(step: stepID, model: modelID, attempt: total, purpose: purpose, continuesFrom: continuesFrom)))
+            let messages = kept.isEmpty ? baseMessages : Prompts.continuation(baseMessages, partial: kept)
+            let plan = m.withLock { $0.plan }
+            let request = ModelRequest(
+                model: model, provider: provider, messages: messages, maxTokens: min(step.maxTokens, model.maxOutputTokens),
+                temperature: step.temperature, stream: engine.config.stream,
+                context: RequestContext(runID: plan.runID, stepID: stepID, phase: step.phase, attempt: total, taskType: plan.intent.taskType, seed: plan.seed))
+
+            let outcome = await perform(request, stepID: stepID)
+            switch outcome {
+            case .success(let (text, usage)):
+                let cost = model.cost(of: usage)
+                emit(.usage(.init(step: stepID, model: modelID, usage: usage, cost: cost)))
+                emit(engine.resilience.record(modelID, failure: false, nowMs: nowMs), model: modelID)
+                return .success((kept + text, modelID))
+
+            case .failure(let failure):
+                // Bill what was used, even on failure.
+                let used = failure.usage ?? (failure.partialOutput.isEmpty && failure.httpStatus != nil ? nil
+                    : TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: failure.partialOutput.count))
+                if let used, used.totalTokens > 0 {
+                    emit(.usage(.init(step: stepID, model: modelID, usage: used, cost: model.cost(of: used))))
+                }
+                // A user's swap or retry of this step, or a cancel.
+                if failure.errorClass == .cancelled {
+                    if let reason = m.withLock({ $0.cancelled }) { return .failure(ModelFailure(.cancelled, reason)) }
+                    if isAbandoned(stepID) { return .failure(ModelFailure(.cancelled, "input reset by a retry")) }
+                    if m.withLock({ $0.restarts.remove(stepID) != nil }) {
+                        emit(.modelSwapped(.init(step: stepID, from: modelID, to: modelID, restarted: true)))
+                        kept = ""
+                        continuesFrom = nil
+                        purpose = .rerun
+                        attemptsOnModel = 0
+                        continue
+                    }
+                    if let swapTo = m.withLock({ $0.swaps.removeValue(forKey: stepID) ?? $0.swaps.removeValue(forKey: parentID(stepID)) }) {
+                        emit(.modelSwapped(.init(step: stepID, from: modelID, to: swapTo, restarted: true)))
+                        chain = [swapTo] + chain.filter { $0 != swapTo }
+                        index = 0
+                        attemptsOnModel = 0
+                        kept = ""
+                        continuesFrom = nil
+                        purpose = .swap
+                        continue
+                    }
+                }
+                lastFailure = failure
+                emit(.attemptFailed(.init(
+                    step: stepID, model: modelID, attempt: total, errorClass: failure.errorClass, message: failure.message,
+                    httpStatus: failure.httpStatus, retryAfterMs: failure.retryAfterMs, partialChars: failure.partialOutput.count)))
+                if failure.errorClass.opensBreakerImmediately {
+                    let forMs = failure.retryAfterMs.map(Int64.init) ?? engine.config.unavailableCooldownMs
+                    emit(engine.resilience.forceOpen(modelID, nowMs: nowMs, forMs: forMs, reason: failure.errorClass.rawValue), model: modelID)
+                } else {
+                    emit(engine.resilience.record(modelID, failure: failure.errorClass.countsTowardBreaker ? true : nil, nowMs: nowMs, reason: failure.errorClass.rawValue), model: modelID)
+                }
+                if failure.errorClass == .rateLimit, let ra = failure.retryAfterMs {
+                    engine.resilience.block(provider: model.provider, untilMs: nowMs + Int64(ra), nowMs: nowMs)
+                }
+
+                let nextIndex = nextModel(after: index, in: chain, failure: failure)
+                let decision = m.withLock { s in
+                    engine.config.retry.decide(failure, attemptsOnModel: attemptsOnModel, hasFallback: nextIndex != nil, random: &s.rng)
+                }
+                switch decision {
+                case .retry(let delay, let basis):
+                    emit(.retryScheduled(.init(step: stepID, model: modelID, attempt: total + 1, delayMs: Int(delay), basis: basis)))
+                    do { try await clock.sleep(ms: delay) } catch { return .failure(ModelFailure(.cancelled, "cancelled")) }
+                    // A retry on the same model starts the answer again.
+                    kept = ""
+                    continuesFrom = nil
+                    purpose = .retry
+                case .fallback:
+                    guard let ni = nextIndex else { return .failure(failure) }
+                    let partial = failure.partialOutput
+                    let mode: RunEvent.FallbackTaken.Mode = (engine.config.fallbackMode == .continue && !partial.isEmpty) ? .continue : .restart
+                    if mode == .continue {
+                        kept += partial
+                        continuesFrom = kept.count
+                    } else {
+                        kept = ""
+                        continuesFrom = nil
+                    }
+                    emit(.fallbackTaken(.init(step: stepID, from: modelID, to: chain[ni], reason: failure.errorClass, mode: mode, spliceAt: mode == .continue ? kept.count : nil)))
+                    index = ni
+                    attemptsOnModel = 0
+                    purpose = .fallback
+                case .fail(let why):
+                    return .failure(ModelFailure(failure.errorClass, why + (why.contains(failure.message) ? "" : " — last error: \(failure.message)"), httpStatus: failure.httpStatus))
+                }
+            }
+        }
+        return .failure(ModelFailure(lastFailure.errorClass, "gave up after \(total) attempts; last error: \(lastFailure.message)", httpStatus: lastFailure.httpStatus))
+    }
+
+    func parentID(_ stepID: String) -> String {
+        if let i = stepID.firstIndex(where: { $0 == "/" || $0 == "#" }) { return String(stepID[..<i]) }
+        return stepID
+    }
+
+    /// The next model to fall back to: for a context that is too long, one with a larger window.
+    func nextModel(after index: Int, in chain: [ModelID], failure: ModelFailure) -> Int? {
+        guard index + 1 < chain.count else { return nil }
+        if failure.errorClass == .contextTooLong, let current = try? engine.catalog.model(chain[index]) {
+            return (index + 1..<chain.count).first { (try? engine.catalog.model(chain[$0]))?.contextWindow ?? 0 > current.contextWindow }
+        }
+        return index + 1
+    }
+
+    /// One attempt: consumes the model's stream, emitting text as it comes. Cancellable from outside
+    /// (swap, retry, cancel) through the registered attempt task.
+    func perform(_ request: ModelRequest, stepID: String) async -> Result<(String, TokenUsage), ModelFailure> {
+        let client = engine.client
+        clock.enter()
+        let task = Task { [self] () -> Result<(String, TokenUsage), ModelFailure> in
+            var text = ""
+            var usage: TokenUsage?
+            var finished = false
+            do {
+                for try await event in client.stream(request) {
+                    switch event {
+                    case .delta(let d):
+                        guard !d.isEmpty else { continue }
+                        text += d
+                        emit(.textDelta(.init(step: stepID, text: d)))
+                    case .usage(let u):
+                        usage = (usage.map { $0 + u }) ?? u
+                    case .rateLimit(let snap):
+                        engine.resilience.observe(snap, nowMs: nowMs)
+                        emit(.rateLimit(snap))
+                    case .finished:
+                        finished = true
+                    }
+                    if Task.isCancelled { throw CancellationError() }
+                }
+                try Task.checkCancellation()
+                guard finished else {
+                    return .failure(ModelFailure(.truncated, "the stream ended without its terminal event", provider: request.provider.id, partialOutput: text, usage: usage))
+                }
+                let u = usage ?? TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: text.count)
+                return .success((text, u))
+            } catch let f as ModelFailure {
+                var f = f
+                if f.partialOutput.isEmpty { f.partialOutput = text }
+                if f.usage == nil, !text.isEmpty { f.usage = TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: text.count) }
+                return .failure(f)
+            } catch is CancellationError {
+                return .failure(ModelFailure(.cancelled, "attempt cancelled", partialOutput: text,
+                    usage: text.isEmpty ? nil : TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: text.count)))
+            } catch {
+                return .failure(ModelFailure(.unknown, String(describing: error), partialOutput: text))
+            }
+        }
+        let alreadyCancelled = m.withLock { s -> Bool in
+            s.attempts[stepID] = { task.cancel() }
+            return s.cancelled != nil || s.swaps[stepID] != nil || s.restarts.contains(stepID)
+        }
+        if alreadyCancelled { task.cancel() }
+        clock.leave()
+        let result = await task.value  // the attempt task hands its participation back
+        m.withLock { _ = $0.attempts.removeValue(forKey: stepID) }
+        return result
+    }
+}
+
+extension StepScheduler {
+    /// What `nextReady` would start, without starting it.
+    func nextReadyPreview() -> [String] {
+        var copy = self
+        copy.limit = Int.max / 2
+        return copy.nextReady()
+    }
+}

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import YmeraConfig
+import YmeraCore
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Analyse, plan and run a task; show progress; end with a summary.",
+        discussion: """
+            With --json, prints one JSON object per line per event; the last line is the summary
+            (status, phases, retries, fallbacks, breaker_trips, tokens, cost_usd, duration_ms).
+            Exit status: 0 when the run succeeds, 1 when it fails or is cancelled, 2 for bad input,
+            3 when the plan is refused (over budget, nothing can serve).
+            """)
+
+    @OptionGroup var planning: PlanningOptions
+    @OptionGroup var common: CommonOptions
+
+    @Flag(help: "One JSON object per line per event; the last line is the summary.")
+    var json = false
+
+    @Flag(help: "Pace simulated runs in real time (default: simulated time, instant and deterministic).")
+    var realtime = false
+
+    func run() async throws {
+        let context: AppContext
+        do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
+        let prepared: PreparedRun
+        do {
+            prepared = try await RunSetup.prepare(planning, context: context)
+        } catch let e as PlanError {
+            throw CLIError.refused(e.message)
+        }
+        if planning.simulateFaults > 0 && prepared.plan.serving != .simulated {
+            Output.err("warning: --simulate-faults only affects simulated models; this run is served by \(prepared.plan.serving.badge)")
+        }
+        if !json { Output.err(RunSetup.describe(prepared, catalog: context.catalog)) }
+
+        let wiring = Wiring(context: context)
+        let clock = wiring.clock(serving: prepared.plan.serving, realtime: realtime)
+        var engineConfig = context.loaded.engine
+        if let c = context.loaded.defaults.subtaskConcurrency { engineConfig.subtaskConcurrency = c }
+        let engine = Engine(
+            catalog: context.catalog,
+            client: wiring.client(clock: clock, faults: .init(rate: planning.simulateFaults)),
+            clock: clock, config: engineConfig)
+        let handle = engine.start(prepared.plan)
+        let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
+        defer { interrupt.stop() }
+
+        let progress = Progress()
+        for await event in handle.events {
+            if json {
+                Output.jsonLine(event)
+            } else {
+                progress.show(event, state: handle.state)
+            }
+        }
+        let final = await handle.finalState()
+        let summary = final.summary
+        if json {
+            Output.jsonLine(summary)
+        } else {
+            let output = final.finalOutput
+            if !output.isEmpty { Output.out(Output.clean(output)) }
+            Output.err(Progress.table(summary))
+        }
+        if final.status != .succeeded { throw ExitCode(1) }
+    }
+}
+
+/// Human-readable progress lines on standard error.
+struct Progress {
+    func show(_ e: RunEvent, state: RunState) {
+        let t = Output.ms(e.elapsedMs)
+        func line(_ s: String) { Output.err("\(Output.pad(t, 7)) \(Output.clean(s))") }
+        switch e.kind {
+        case .stepStarted(let p):
+            line("▶ \(p.step) on \(p.model)" + (p.attempt > 1 ? " (attempt \(p.attempt), \(p.purpose.rawValue))" : ""))
+        case .attemptFailed(let p):
+            line("✗ \(p.step) on \(p.model): \(p.errorClass.rawValue) — \(p.message)")
+        case .retryScheduled(let p):
+            line("↻ \(p.step): retry on \(p.model) in \(Output.ms(p.delayMs)) (\(p.basis))")
+        case .fallbackTaken(let p):
+            line("↪ \(p.step): \(p.from) → \(p.to) (\(p.reason.rawValue))" + (p.mode == .continue ? ", continuing at char \(p.spliceAt ?? 0)" : ""))
+        case .breakerChanged(let p):
+            line("⚡ breaker \(p.model): \(p.from.rawValue) → \(p.to.rawValue) (\(p.reason))")
+        case .throttled(let p):
+            line("⏳ \(p.step): waiting \(Output.ms(p.waitMs)) (\(p.reason))")
+        case .subtasksPlanned(let p):
+            line("⑂ \(p.step): \(p.subtasks.count) subtasks — " + p.subtasks.map { "\($0.id) \($0.title)" + ($0.dependsOn.isEmpty ? "" : " ←\($0.dependsOn.joined(separator: ","))") }.joined(separator: "; "))
+        case .qualityScored(let p):
+            line("★ \(p.step): score \(String(format: "%.2f", p.report.score))" + (p.report.passed ? "" : " (below \(p.report.threshold))"))
+        case .candidateChosen(let p):
+            line("◆ \(p.step): kept \(p.chosen)")
+        case .stepDone(let p):
+            let s = state.steps[p.step]
+            let kids = (s?.children ?? []).compactMap { state.steps[$0] }
+            let tokens = (s?.usage.totalTokens ?? 0) + kids.reduce(0) { $0 + $1.usage.totalTokens }
+            let cost = kids.reduce(s?.cost ?? .zero) { $0 + $1.cost }
+            line("✓ \(p.step) on \(p.model)  \(Output.ms(s?.durationMs))  \(tokens) tok  \(cost.display)")
+        case .stepFailed(let p):
+            line("✗ \(p.step) failed: \(p.reason)")
+        case .stepSkipped(let p):
+            line("– \(p.step) skipped: \(p.reason)")
+        case .paused: line("‖ paused")
+        case .resumed: line("▶ resumed")
+        case .modelSwapped(let p): line("⇄ \(p.step): \(p.from) → \(p.to)")
+        case .runFinished(let p): line("● run succeeded" + (p.reason.map { " (\($0))" } ?? ""))
+        case .runFailed(let p): line("● run failed: \(p.reason ?? "")")
+        case .runCancelled(let p): line("● run cancelled: \(p.reason ?? "")")
+        default: break
+        }
+    }
+
+    static func table(_ s: RunSummary) -> String {
+        var out = "\n\(s.status.rawValue.uppercased())  run \(s.runID)  [\(s.serving?.badge ?? "")]\n"
+        out += "  \(Output.pad("phase", 12)) \(Output.pad("model", 34)) \(Output.pad("status", 8)) att  score  tokens  cost\n"
+        for p in s.phases {
+            out += "  \(Output.pad(p.name, 12)) \(Output.pad(p.model.rawValue, 34)) \(Output.pad(p.status.rawValue, 8)) \(Output.pad(String(p.attempts), 4)) \(Output.pad(p.score.map { String(format: "%.2f", $0) } ?? "-", 6)) \(Output.pad(String(p.tokens), 7)) \(p.cost.display)\n"
+        }
+        out += "  retries \(s.retries), fallbacks \(s.fallbacks), breaker trips \(s.breakerTrips), refinements \(s.refinements)\n"
+        out += "  tokens \(s.tokens)\(s.tokensEstimated ? " (some estimated)" : ""), cost \(s.cost), \(Output.ms(s.durationMs))"
+        if let score = s.score { out += ", score \(String(format: "%.2f", score))" }
+        if let r = s.reason, s.status != .succeeded { out += "\n  reason: \(r)" }
+        return out
+    }
+}
+
+/// Calls `handler` on SIGINT (once), for a graceful cancel.
+final class SignalWatcher {
+    private let source: any DispatchSourceSignal
+    init(_ handler: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+    }
+    func stop() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// Errors that end a command with a clear message and a specific exit status.
+enum CLIError: Error, CustomStringConvertible {
+    case config(String)
+    case refused(String)
+    case input(String)
+
+    var description: String {
+        switch self {
+        case .config(let s): "configuration error: \(s)"
+        case .refused(let s): "plan refused: \(s)"
+        case .input(let s): s
+        }
+    }
+}
+
+extension CLIError: CustomNSError {
+    var errorCode: Int {
+        switch self {
+        case .config, .input: 2
+        case .refused: 3
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// Tests for YmeraCore live in this folder.
-import Testing
