@@ -111,10 +111,14 @@ check "p again resumes it" "▶ running" 100
 keys g j j
 keys m
 check "m opens the model picker" "Swap model of" 50
-text "deepseek"
-check "typing filters the picker" "sim/deepseek-r1" 30
+# Typing filters (the first row's provider prefix narrows the list), then pick another model.
+first="$(screen | grep -Eo '│ ([a-z0-9._-]+)/[a-zA-Z0-9._:-]+' | sed -n 1p | sed 's/^│ //')"
+prov="${first%%/*}"
+text "$prov"
+check "typing filters the picker" "filter: $prov" 30
+keys Down
 keys Enter
-check "the swap shows in the event log" "model .* → sim/deepseek-r1" 100
+check "the swap shows in the event log" "model [^ ]+ → [^ ]+" 100
 
 # --- 6. Retry a phase (planning, done).
 keys g

@@ -83,7 +83,7 @@ final class CountingBackend: DashboardBackend {
     var serving: ServingKind { inner.serving }
     func models() async -> [ModelStatus] { await inner.models() }
     func plan(_ request: PlanRequest) async throws -> RunPlan { try await inner.plan(request) }
-    func start(_ plan: RunPlan) async throws -> RunHandle {
+    func start(_ plan: RunPlan) async throws -> LiveRun {
         let h = try await inner.start(plan)
         let (s, c) = AsyncStream<RunEvent>.makeStream()
         let counter = self
@@ -94,9 +94,9 @@ final class CountingBackend: DashboardBackend {
             }
             c.finish()
         }
-        return RunHandle(runID: h.runID, events: s)
+        return LiveRun(runID: h.runID, events: s)
     }
-    func control(runID: String, _ command: RunControl) async throws { try await inner.control(runID: runID, command) }
+    func control(runID: String, _ command: RunControlAction) async throws { try await inner.control(runID: runID, command) }
     func breaker(_ model: ModelID, _ command: BreakerCommand) async throws { try await inner.breaker(model, command) }
     func history(search: String?, limit: Int) async throws -> [HistoryEntry] { try await inner.history(search: search, limit: limit) }
     func events(ofRun runID: String) async throws -> [RunEvent] { try await inner.events(ofRun: runID) }

@@ -157,7 +157,7 @@ public enum Effect: Sendable, Hashable {
     case loadModels
     case plan(PlanRequest)
     case start(RunPlan)
-    case control(runID: String, RunControl)
+    case control(runID: String, RunControlAction)
     case breaker(ModelID, BreakerCommand)
     case loadHistory(search: String?)
     case loadRun(String)
@@ -459,7 +459,7 @@ public struct AppState: Sendable {
             guard case .run(let id) = screen, let e = runs[id], !e.readOnly else {
                 message = "no live run selected"; messageIsError = true; return []
             }
-            let c: RunControl = name == "pause" ? .pause : name == "resume" ? .resume : .cancel
+            let c: RunControlAction = name == "pause" ? .pause : name == "resume" ? .resume : .cancel
             return [.control(runID: id, c)]
         case "sort":
             if let c = HistoryState.Column(rawValue: arg) { history.sort = c } else {

@@ -47,7 +47,7 @@ public struct PlanRequest: Sendable, Hashable {
 }
 
 /// A run that has started: its id and the live stream of its events (ends after the terminal event).
-public struct RunHandle: Sendable {
+public struct LiveRun: Sendable {
     public var runID: String
     public var events: AsyncStream<RunEvent>
     public init(runID: String, events: AsyncStream<RunEvent>) {
@@ -57,7 +57,7 @@ public struct RunHandle: Sendable {
 }
 
 /// A user's control of a live run.
-public enum RunControl: Sendable, Hashable {
+public enum RunControlAction: Sendable, Hashable {
     case pause
     case resume
     /// Run this step (and what depends on it) again.
@@ -95,9 +95,9 @@ public protocol DashboardBackend: Sendable {
     /// the forecast (cost and time) and the recommendation from history.
     func plan(_ request: PlanRequest) async throws -> RunPlan
     /// Starts a planned run.
-    func start(_ plan: RunPlan) async throws -> RunHandle
+    func start(_ plan: RunPlan) async throws -> LiveRun
     /// Pause, resume, retry a step, swap a step's model, cancel.
-    func control(runID: String, _ command: RunControl) async throws
+    func control(runID: String, _ command: RunControlAction) async throws
     /// Resets or forces open a model's breaker.
     func breaker(_ model: ModelID, _ command: BreakerCommand) async throws
     /// Past runs, newest first; `search` is a full-text query over task and output (nil: all).

@@ -141,7 +141,7 @@ public final class ScriptedBackend: DashboardBackend {
         return Self.makePlan(request, runID: String(format: "r-%04d", n), models: catalog, createdAt: Date())
     }
 
-    public func start(_ plan: RunPlan) async throws -> RunHandle {
+    public func start(_ plan: RunPlan) async throws -> LiveRun {
         let (stream, cont) = AsyncStream<RunEvent>.makeStream(bufferingPolicy: .unbounded)
         let id = plan.runID
         let runner = ScriptedRunner(plan: plan, config: config, models: catalog) { [self] e in
@@ -156,10 +156,10 @@ public final class ScriptedBackend: DashboardBackend {
             await runner.run()
             cont.finish()
         }
-        return RunHandle(runID: id, events: stream)
+        return LiveRun(runID: id, events: stream)
     }
 
-    public func control(runID: String, _ command: RunControl) async throws {
+    public func control(runID: String, _ command: RunControlAction) async throws {
         guard let r = store.withLock({ $0.runners[runID] }) else { throw TerminalError("no live run \(runID)") }
         await r.control(command)
     }
@@ -225,7 +225,7 @@ actor ScriptedRunner {
         sink(RunEvent(runID: plan.runID, seq: seq, elapsedMs: elapsed, kind: k))
     }
 
-    func control(_ c: RunControl) {
+    func control(_ c: RunControlAction) {
         switch c {
         case .pause:
             guard !paused else { return }
