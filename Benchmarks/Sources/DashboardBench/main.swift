@@ -15,7 +15,7 @@ func nowNs() -> UInt64 {
 
 func cpuSeconds() -> Double {
     var u = rusage()
-    getrusage(RUSAGE_SELF, &u)
+    getrusage(Int32(RUSAGE_SELF.rawValue), &u)
     return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
 }
 
@@ -49,7 +49,7 @@ var inPipe: [Int32] = [0, 0]
 _ = pipe(&inPipe)
 let term = try Terminal(term: "xterm-256color", outputFD: devnull, inputFD: inPipe[0], monochrome: false)
 
-func measure(_ label: String, screen: Screen, frames: Int = 300) {
+func measure(_ label: String, screen: Screen, app: inout AppState, term: Terminal, frames: Int = 300) {
     app.screen = screen
     var build: [Double] = []
     var draw: [Double] = []
@@ -69,8 +69,8 @@ func measure(_ label: String, screen: Screen, frames: Int = 300) {
     print("  draw  \(stats(draw))  (curses diff + output to /dev/null, colour \(term.colorMode.rawValue))")
 }
 print("DashboardBench (\(Int(seconds)) s windows)")
-measure("runs list", screen: .runs)
-measure("run view ", screen: .run("r-0004"))
+measure("runs list", screen: .runs, app: &app, term: term)
+measure("run view ", screen: .run("r-0004"), app: &app, term: term)
 term.shutdown()
 
 // MARK: 2 + 3. the real loop: idle, then 1 000 tokens/s
