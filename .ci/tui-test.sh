@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Drives the real `ymera` binary in tmux (simulated models) and asserts on what the screen shows.
 # Usage: .ci/tui-test.sh [path/to/ymera]     (default ./.build/debug/ymera)
-#   YMERA_TUI_ARGS   extra arguments for the dashboard (e.g. "dashboard --demo" for the scripted backend)
+#   YMERA_TUI_ARGS   arguments that open the dashboard (default "dashboard --simulate --sim-pace 4";
+#                    "dashboard --demo" uses the scripted backend instead of the engine)
 # Needs tmux (apt-get install -y tmux). Prints "N passed, N failed" and exits non-zero on failure.
 set -u
 BIN="${1:-./.build/debug/ymera}"
-ARGS="${YMERA_TUI_ARGS:-}"
+# Simulated models, slowed down so there is time to pause, swap and retry while the run goes.
+ARGS="${YMERA_TUI_ARGS-dashboard --simulate --sim-pace 4}"
 SOCK="ymera-tui-$$-0"
 NSESS=0
 SOCKS=""
@@ -96,7 +98,7 @@ done
 check "multi-model strategy chosen" "multi-model \(yours\)"
 keys Enter
 check "Enter starts the run: run view with the pipeline" "Pipeline [0-9]+/[0-9]+"
-check "the header shows the run and elapsed clock" "Run r-[0-9a-z-]+.*(running|planned)"
+check "the header shows the run and elapsed clock" "Run [0-9a-z-]+ +. (running|planned|paused).*Elapsed [0-9]{2}:[0-9]{2}"
 
 # --- 3. Phases complete.
 check "a phase completes" "✓ planning" 200
@@ -108,22 +110,24 @@ keys p
 check "p again resumes it" "▶ running" 100
 
 # --- 5. Swap a model: select generation (3rd row) and pick another model.
+# The provider of the models in use (models pane rows start "│provider/…"), read before the picker covers it.
+first="$(screen | grep -Eo '│[a-z0-9._-]+/[a-zA-Z0-9._:-]+' | sed -n 1p | sed 's/^│//')"
+prov="${first%%/*}"
 keys g j j
 keys m
 check "m opens the model picker" "Swap model of" 50
-# Typing filters (the first row's provider prefix narrows the list), then pick another model.
-first="$(screen | grep -Eo '│ ([a-z0-9._-]+)/[a-zA-Z0-9._:-]+' | sed -n 1p | sed 's/^│ //')"
-prov="${first%%/*}"
-text "$prov"
-check "typing filters the picker" "filter: $prov" 30
-keys Down
+# Another available model of that provider (not the current one, marked ◂): type its id to filter.
+target="$(screen | grep -E "│ $prov/" | grep -v "◂" | grep -v "unavailable" | grep -Eo "$prov/[A-Za-z0-9._:-]+" | sed -n 1p)"
+text "$target"
+check "typing filters the picker" "filter: $target" 30
 keys Enter
-check "the swap shows in the event log" "model [^ ]+ → [^ ]+" 100
+check "the swap shows in the event log" "model [^ ]+ → $target" 100
 
 # --- 6. Retry a phase (planning, done).
 keys g
 keys r
-check "r retries the selected phase" "retry planning" 100
+check "r retries the selected phase" "retrying planning|retry planning" 50
+check "the retried phase runs again (attempt 2)" "(▶|✓|↻) planning +[^ ]+ +2 " 200
 
 # --- 7. The run finishes.
 check "all phases complete" "✓ succeeded" 600

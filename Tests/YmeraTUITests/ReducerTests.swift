@@ -21,12 +21,15 @@ import YmeraCore
         #expect(fx.contains(.plan(PlanRequest(task: "Write q\nn tests"))))
         #expect(a.screen == .plan)
         let plan = ScriptedBackend.makePlan(PlanRequest(task: "Write q\nn tests"), runID: "r-1")
-        _ = a.reduce(.planned(plan))
+        _ = a.reduce(.planned(plan, request: PlanRequest(task: "Write q\nn tests")))
         // Strategy changes re-plan with the override.
         let fx2 = a.reduce(.key(.char("s")))
         guard case .plan(let req) = fx2.first else { Issue.record("expected a plan effect"); return }
         #expect(req.strategy != nil && req.strategy != plan.strategy)
-        _ = a.reduce(.planned(ScriptedBackend.makePlan(req, runID: "r-1")))
+        // A late reply to the first request is ignored: only the current request's plan shows.
+        _ = a.reduce(.planned(ScriptedBackend.makePlan(req, runID: "r-1"), request: req))
+        _ = a.reduce(.planned(plan, request: PlanRequest(task: "Write q\nn tests")))
+        #expect(a.draft?.plan?.strategy == req.strategy)
         // Budget through the prompt.
         _ = a.reduce(.key(.char("$")))
         #expect(a.prompt?.kind == .budget)
@@ -36,7 +39,8 @@ import YmeraCore
         guard case .plan(let req2) = fx3.first else { Issue.record("expected a plan effect"); return }
         #expect(req2.budget?.maxCost == Money(dollars: 0.25))
         let final = ScriptedBackend.makePlan(req2, runID: "r-1")
-        _ = a.reduce(.planned(final))
+        #expect(a.reduce(.key(.enter)).isEmpty)  // still planning: Enter does not start a stale plan
+        _ = a.reduce(.planned(final, request: req2))
         #expect(a.reduce(.key(.enter)) == [.start(final)])
         _ = a.reduce(.started(final, runID: "r-1"))
         #expect(a.screen == .run("r-1"))
@@ -74,6 +78,10 @@ import YmeraCore
         #expect(a.reduce(.key(.char("r"))) == [.control(runID: "r-golden", .retry(step: "generation"))])
         _ = a.reduce(.key(.char("m")))
         #expect(a.picker?.purpose == .swap(runID: "r-golden", step: "generation"))
+        type("qwen", into: &a)
+        #expect(a.reduce(.key(.enter)).isEmpty)  // the model it already uses: no swap
+        #expect(a.message?.contains("already") == true)
+        _ = a.reduce(.key(.char("m")))
         type("70b", into: &a)
         #expect(a.reduce(.key(.enter)) == [.control(runID: "r-golden", .swapModel(step: "generation", to: "sim/llama-3.3-70b"))])
         // Cancel asks first.

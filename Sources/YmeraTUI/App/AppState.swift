@@ -175,8 +175,9 @@ public enum Action: Sendable {
     case tick(nowMs: Int64)
     case events([RunEvent], nowMs: Int64)
     case modelsLoaded([ModelStatus])
-    case planned(RunPlan)
-    case planFailed(String)
+    /// A plan, with the request it answers (replies to an older request are ignored).
+    case planned(RunPlan, request: PlanRequest)
+    case planFailed(String, request: PlanRequest)
     case started(RunPlan, runID: String)
     case historyLoaded([HistoryEntry], search: String?)
     case runLoaded(String, [RunEvent])
@@ -278,14 +279,15 @@ public struct AppState: Sendable {
         case .modelsLoaded(let m):
             models = m
             return []
-        case .planned(let plan):
-            guard draft != nil else { return [] }
+        case .planned(let plan, let request):
+            guard draft != nil, draft!.request == request else { return [] }
             draft!.plan = plan
             draft!.loading = false
             draft!.error = nil
             draft!.selectedStep = min(draft!.selectedStep, max(0, plan.steps.count - 1))
             return []
-        case .planFailed(let msg):
+        case .planFailed(let msg, let request):
+            guard draft?.request == request else { return [] }
             draft?.loading = false
             draft?.error = Sanitizer.line(msg)
             return []
@@ -493,6 +495,10 @@ public struct AppState: Sendable {
             if !chosen.available {
                 message = "\(chosen.id) is unavailable: \(chosen.unavailableReason ?? "no key")"
                 messageIsError = true
+                return []
+            }
+            if chosen.id == p.current {
+                message = "\(chosen.id) already serves this phase"
                 return []
             }
             switch p.purpose {

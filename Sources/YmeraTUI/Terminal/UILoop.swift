@@ -321,7 +321,9 @@ public final class UILoop: @unchecked Sendable {
                 Task { inbox.post(.modelsLoaded(await backend.models())) }
             case .plan(let req):
                 Task {
-                    do { inbox.post(.planned(try await backend.plan(req))) } catch { inbox.post(.planFailed("\(error)")) }
+                    do { inbox.post(.planned(try await backend.plan(req), request: req)) } catch {
+                        inbox.post(.planFailed("\(error)", request: req))
+                    }
                 }
             case .start(let plan):
                 Task {
@@ -362,7 +364,6 @@ public final class UILoop: @unchecked Sendable {
 
     /// For benchmarks: start runs directly (as if the user had).
     public func startRun(_ plan: RunPlan) {
-        inbox.post(.planned(plan))
         let backend = self.backend
         let inbox = self.inbox
         Task {
