@@ -6,5 +6,6 @@ extension Ymera {
         RunCommand.self,
         PlanCommand.self,
         ModelsCommand.self,
+        ValidateCommand.self,
     ]
 }

@@ -41,6 +41,8 @@ public struct ResumePoint: Sendable {
 public final class Engine: Sendable {
     public let catalog: Catalog
     public let resilience: ResilienceRegistry
+    /// Requests in flight per provider with a slot limit (`ProviderConfig.maxConcurrent`).
+    public let slots = ProviderSlots()
     public let config: EngineConfig
     let client: any ModelClient
     let validator: any QualityValidator
@@ -162,8 +164,7 @@ final class RunExecution: Sendable {
     let baseElapsed: Int
     let resume: ResumePoint?
     let continuation: AsyncStream<RunEvent>.Continuation
-    let messages: AsyncStream<Message>
-    let messageSink: AsyncStream<Message>.Continuation
+    let mailbox: Mailbox
     let observer: (@Sendable (RunEvent, RunControl) -> Void)?
     let m: Mutex<Mutable>
 
@@ -175,7 +176,7 @@ final class RunExecution: Sendable {
         self.resume = resume
         self.continuation = continuation
         self.observer = observer
-        (messages, messageSink) = AsyncStream<Message>.makeStream(bufferingPolicy: .unbounded)
+        mailbox = Mailbox(clock: engine.clock)
         var state = resume?.prior ?? RunState(runID: plan.runID)
         state.markInterruptedIfOpen()
         m = Mutex(Mutable(state: state, plan: plan, seq: resume?.prior.lastSeq ?? 0, rng: SplitMix64(seed: SplitMix64.derive(plan.seed, "engine"))))
@@ -240,7 +241,7 @@ final class RunExecution: Sendable {
             clock.enter()
             w.resume()
         }
-        messageSink.yield(.poke)
+        mailbox.send(.poke)
     }
 
     /// Waits while paused. Attempts in flight are not stopped; this is checked before each new attempt.
@@ -260,6 +261,7 @@ final class RunExecution: Sendable {
                     c.resume()
                 }
             }
+            await clock.yieldTurn()
         }
     }
 
@@ -287,7 +289,7 @@ final class RunExecution: Sendable {
             scheduler = try StepScheduler(nodes: plan.steps.map { ($0.id, $0.dependsOn) }, limit: max(1, plan.steps.count))
         } catch {
             emit(.runFailed(.init(reason: "invalid plan: \(error)")))
-            return finish()
+            return await finish()
         }
         for id in keep { scheduler.markDone(id) }
         if let resume, !resume.rerun.isEmpty {
@@ -316,9 +318,13 @@ final class RunExecution: Sendable {
                         m.withLock { _ = $0.running.insert(id) }
                         clock.enter()
                         group.addTask { [self] in
-                            let ok = await runStep(id)
+                            let ok = await ClockContext.$key.withValue(id) {
+                                await clock.yieldTurn()
+                                return await runStep(id)
+                            }
                             m.withLock { _ = $0.running.remove(id) }
-                            messageSink.yield(.finished(id, ok))
+                            mailbox.send(.finished(id, ok))
+                            clock.leave()
                         }
                     }
                 }
@@ -327,15 +333,9 @@ final class RunExecution: Sendable {
                 if runningCount == 0 && !m.withLock({ $0.paused }) && scheduler.nextReadyPreview().isEmpty { break }
 
                 // 3. Wait for a step to end or a command.
-                clock.leave()
-                var it = messages.makeAsyncIterator()
-                guard let msg = await it.next() else {
-                    clock.enter()
-                    break
-                }
+                let msg = await mailbox.receive()
                 switch msg {
                 case .finished(let id, let ok):
-                    // Participation handed over by the finished step.
                     if m.withLock({ $0.abandoned.remove(id) != nil }) && !isCancelled {
                         // Its input was reset while it ran: it waits for the new input.
                         scheduler.finish(id, succeeded: true)
@@ -353,7 +353,8 @@ final class RunExecution: Sendable {
                         emit(.stepSkipped(.init(step: s, reason: "\(id) failed")))
                     }
                 case .poke:
-                    clock.enter()
+                    // A command may come from a participant's observer: take turns again.
+                    await ClockContext.$key.withValue("") { await clock.yieldTurn() }
                 }
             }
             // Drain (cancelled runs): children end quickly once cancelled.
@@ -373,24 +374,28 @@ final class RunExecution: Sendable {
                 emit(.runFailed(.init(reason: why)))
             }
         }
-        return finish()
+        return await finish()
     }
 
-    func finish() -> RunState {
+    func finish() async -> RunState {
         let state = m.withLock { s -> RunState in
             s.finished = true
             return s.state
         }
-        continuation.finish()
-        messageSink.finish()
-        clock.leave()
+        // The learning system remembers the run before anyone sees it end.
         if let history = engine.history, let plan = state.plan {
             let record = ExecutionRecord(
                 runID: plan.runID, taskType: plan.intent.taskType, complexity: plan.intent.complexity, strategy: plan.strategy,
                 modelsByStep: Dictionary(uniqueKeysWithValues: state.steps.values.filter { $0.parent == nil }.map { ($0.id, $0.model) }),
                 score: state.score, durationMs: state.elapsedMs, cost: state.cost, succeeded: state.status == .succeeded, finishedAt: Date())
-            Task { try? await history.record(record) }
+            do {
+                try await history.record(record)
+            } catch {
+                engine.logger.warning("could not record the run for recommendations: \(error)")
+            }
         }
+        continuation.finish()
+        clock.leave()
         return state
     }
 
@@ -482,6 +487,8 @@ final class RunExecution: Sendable {
                 cstep.fallbacks = step.fallbacks.filter { !step.candidates.contains($0) }
                 clock.enter()
                 group.addTask { [self] in
+                    await ClockContext.$key.withValue(cid) { await clock.yieldTurn() }
+                    return await ClockContext.$key.withValue(cid) { () async -> (String, String, ModelID, Double)? in
                     switch await attemptLoop(stepID: cid, step: cstep, baseMessages: base, purpose: .initial) {
                     case .failure(let f):
                         emit(.stepFailed(.init(step: cid, errorClass: f.errorClass, reason: f.message)))
@@ -490,6 +497,7 @@ final class RunExecution: Sendable {
                         let report = await score(stepID: cid, step: cstep, output: out, model: used)
                         emit(.stepDone(.init(step: cid, model: used, outputChars: out.count)))
                         return (cid, out, used, report?.score ?? 0)
+                    }
                     }
                 }
             }
@@ -510,16 +518,24 @@ final class RunExecution: Sendable {
 
     /// Generation split into the planning phase's subtasks, run as a graph with a concurrency limit.
     func runDecomposed(_ step: PlanStep) async -> Bool {
-        let planText = step.dependsOn.compactMap { id in m.withLock { $0.state.steps[id] } }.first { $0.phase == .planning }?.output ?? ""
-        var parsed = SubtaskParser().parse(planText)
-        var source = "planning output"
-        if parsed.subtasks.count < 2 {
-            parsed = .init(subtasks: [Subtask(id: "1", title: "The whole task")], dropped: [])
-            source = "no subtasks in the plan: whole task as one"
-        } else if !parsed.dropped.isEmpty {
-            source += "; dropped forward dependencies \(parsed.dropped.joined(separator: ", "))"
+        var parsed: SubtaskParser.Result
+        var finishedBefore: [String] = []
+        if let recorded = resumedSubtasks(of: step.id) {
+            // Resuming: the subtasks were planned before the interruption; finished ones are kept.
+            parsed = .init(subtasks: recorded.subtasks, dropped: [])
+            finishedBefore = recorded.done
+        } else {
+            let planText = step.dependsOn.compactMap { id in m.withLock { $0.state.steps[id] } }.first { $0.phase == .planning }?.output ?? ""
+            parsed = SubtaskParser().parse(planText)
+            var source = "planning output"
+            if parsed.subtasks.count < 2 {
+                parsed = .init(subtasks: [Subtask(id: "1", title: "The whole task")], dropped: [])
+                source = "no subtasks in the plan: whole task as one"
+            } else if !parsed.dropped.isEmpty {
+                source += "; dropped forward dependencies \(parsed.dropped.joined(separator: ", "))"
+            }
+            emit(.subtasksPlanned(.init(step: step.id, subtasks: parsed.subtasks, source: source)))
         }
-        emit(.subtasksPlanned(.init(step: step.id, subtasks: parsed.subtasks, source: source)))
         var sched: StepScheduler
         do {
             sched = try StepScheduler(nodes: parsed.subtasks.map { ($0.id, $0.dependsOn) }, limit: engine.config.subtaskConcurrency)
@@ -527,6 +543,7 @@ final class RunExecution: Sendable {
             emit(.stepFailed(.init(step: step.id, errorClass: .badRequest, reason: "subtasks: \(error)")))
             return false
         }
+        for id in finishedBefore { sched.markDone(id) }
         let byID = Dictionary(uniqueKeysWithValues: parsed.subtasks.map { ($0.id, $0) })
         await withTaskGroup(of: (String, Bool).self) { group in
             var bound = 0
@@ -541,6 +558,8 @@ final class RunExecution: Sendable {
                         let base = messages(for: current, subtask: sub)
                         clock.enter()
                         group.addTask { [self] in
+                            await ClockContext.$key.withValue(childID) { await clock.yieldTurn() }
+                            return await ClockContext.$key.withValue(childID) { () async -> (String, Bool) in
                             switch await attemptLoop(stepID: childID, step: current, baseMessages: base, purpose: .initial) {
                             case .failure(let f):
                                 emit(.stepFailed(.init(step: childID, errorClass: f.errorClass, reason: f.message)))
@@ -548,6 +567,7 @@ final class RunExecution: Sendable {
                             case .success(let (out, model)):
                                 emit(.stepDone(.init(step: childID, model: model, outputChars: out.count)))
                                 return (sid, true)
+                            }
                             }
                         }
                     }
@@ -576,6 +596,22 @@ final class RunExecution: Sendable {
         return true
     }
 
+    /// On a resumed run, the subtasks a step had planned before the interruption and those that
+    /// finished; nil when the step has none recorded (or is being run again on purpose).
+    func resumedSubtasks(of stepID: String) -> (subtasks: [Subtask], done: [String])? {
+        guard let resume, !resume.rerun.contains(stepID) else { return nil }
+        let prior = resume.prior
+        guard let parent = prior.steps[stepID] else { return nil }
+        let children = parent.children.filter { $0.hasPrefix(stepID + "/") }.compactMap { prior.steps[$0] }
+        guard !children.isEmpty else { return nil }
+        let prefix = stepID + "/"
+        let subtasks = children.map { c in
+            Subtask(id: String(c.id.dropFirst(prefix.count)), title: c.title, dependsOn: c.dependsOn.map { String($0.dropFirst(prefix.count)) })
+        }
+        let done = children.filter { $0.status == .done }.map { String($0.id.dropFirst(prefix.count)) }
+        return (subtasks, done)
+    }
+
     /// Waits for one child of a group, handing clock participation over from the child.
     func join<T: Sendable>(_ group: inout TaskGroup<T>) async -> T? {
         clock.leave()
@@ -591,7 +627,7 @@ final class RunExecution: Sendable {
         let plan = m.withLock { $0.plan }
         let report = await engine.validator.evaluate(ValidationInput(
             task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
-            requirements: requirements(), threshold: plan.qualityThreshold))
+            requirements: requirements(for: stepID), threshold: plan.qualityThreshold))
         emit(.qualityScored(.init(step: stepID, model: model, report: report)))
         return report
     }
@@ -620,8 +656,10 @@ final class RunExecution: Sendable {
 
     func resilienceAllows(_ model: ModelID) -> Bool { engine.resilience.peek(model, nowMs: nowMs) == nil }
 
-    func requirements() -> [String] {
+    func requirements(for stepID: String) -> [String] {
         let state = m.withLock { $0.state }
+        // A subtask answers for its own title only.
+        if stepID.contains("/"), let title = state.steps[stepID]?.title { return [title] }
         var reqs = state.plan?.intent.requirements ?? []
         if let gen = state.steps.values.first(where: { $0.phase == .generation && $0.parent == nil }) {
             reqs += gen.children.compactMap { state.steps[$0]?.title }.filter { $0 != "The whole task" && !$0.hasPrefix("candidate") }
@@ -741,7 +779,10 @@ final class RunExecution: Sendable {
                 temperature: step.temperature, stream: engine.config.stream,
                 context: RequestContext(runID: plan.runID, stepID: stepID, phase: step.phase, attempt: total, taskType: plan.intent.taskType, seed: plan.seed))
 
+            let limit = provider.maxConcurrent ?? Int.max
+            if limit < Int.max { await engine.slots.acquire(provider.id, limit: limit, clock: clock) }
             let outcome = await perform(request, stepID: stepID)
+            if limit < Int.max { engine.slots.release(provider.id, clock: clock) }
             switch outcome {
             case .success(let (text, usage)):
                 let cost = model.cost(of: usage)
@@ -847,7 +888,9 @@ final class RunExecution: Sendable {
     func perform(_ request: ModelRequest, stepID: String) async -> Result<(String, TokenUsage), ModelFailure> {
         let client = engine.client
         clock.enter()
+        let key = ClockContext.key
         let task = Task { [self] () -> Result<(String, TokenUsage), ModelFailure> in
+          await ClockContext.$key.withValue(key) { () async -> Result<(String, TokenUsage), ModelFailure> in
             var text = ""
             var usage: TokenUsage?
             var finished = false
@@ -885,6 +928,7 @@ final class RunExecution: Sendable {
             } catch {
                 return .failure(ModelFailure(.unknown, String(describing: error), partialOutput: text))
             }
+          }
         }
         let alreadyCancelled = m.withLock { s -> Bool in
             s.attempts[stepID] = { task.cancel() }
@@ -895,6 +939,53 @@ final class RunExecution: Sendable {
         let result = await task.value  // the attempt task hands its participation back
         m.withLock { _ = $0.attempts.removeValue(forKey: stepID) }
         return result
+    }
+}
+
+/// The coordinator's inbox, aware of the run clock: a message counts the coordinator as running
+/// only when it is actually waiting for one (otherwise it finds the message on its next look).
+final class Mailbox: Sendable {
+    private struct State {
+        var queue: [RunExecution.Message] = []
+        var waiting: CheckedContinuation<RunExecution.Message, Never>?
+    }
+    private let state = Mutex(State())
+    private let clock: any RunClock
+
+    init(clock: any RunClock) { self.clock = clock }
+
+    func send(_ message: RunExecution.Message) {
+        let wake = state.withLock { s -> CheckedContinuation<RunExecution.Message, Never>? in
+            if let w = s.waiting {
+                s.waiting = nil
+                return w
+            }
+            s.queue.append(message)
+            return nil
+        }
+        if let wake {
+            clock.enter()  // on the coordinator's behalf, before the sender can stop counting
+            wake.resume(returning: message)
+        }
+    }
+
+    /// The next message; while waiting, the caller does not count as running.
+    func receive() async -> RunExecution.Message {
+        if let m = state.withLock({ s -> RunExecution.Message? in s.queue.isEmpty ? nil : s.queue.removeFirst() }) {
+            return m
+        }
+        return await withCheckedContinuation { (c: CheckedContinuation<RunExecution.Message, Never>) in
+            let ready = state.withLock { s -> RunExecution.Message? in
+                if !s.queue.isEmpty { return s.queue.removeFirst() }
+                s.waiting = c
+                return nil
+            }
+            if let ready {
+                c.resume(returning: ready)
+            } else {
+                clock.leave()
+            }
+        }
     }
 }
 

@@ -14,6 +14,15 @@ public protocol RunClock: Sendable {
     func enter()
     /// A participating task ends or starts waiting on something other than the clock.
     func leave()
+    /// Gives way: on virtual time, waits for its turn among participants ready at the same instant
+    /// (ordered by `ClockContext.key`), so no two participants ever run at once.
+    func yieldTurn() async
+}
+
+/// The key that orders participants ready at the same virtual instant (the step id): a stable order
+/// that does not depend on which thread got there first.
+public enum ClockContext {
+    @TaskLocal public static var key: String = ""
 }
 
 extension RunClock {
@@ -39,6 +48,7 @@ public struct SystemClock: RunClock {
     }
     public func enter() {}
     public func leave() {}
+    public func yieldTurn() async {}
 }
 
 /// Simulated time for deterministic runs and tests: no real sleeping.
@@ -49,6 +59,7 @@ public struct SystemClock: RunClock {
 public final class VirtualClock: RunClock, Sendable {
     private struct Sleeper {
         var deadline: Int64
+        var key: String
         var order: Int
         var id: Int
         var continuation: CheckedContinuation<Void, any Error>
@@ -86,8 +97,13 @@ public final class VirtualClock: RunClock, Sendable {
         wake?.continuation.resume()
     }
 
+    public func yieldTurn() async {
+        try? await sleep(ms: 0)
+    }
+
     public func sleep(ms: Int64) async throws {
         try Task.checkCancellation()
+        let key = ClockContext.key
         let id = state.withLock { s -> Int in
             s.nextOrder += 1
             return s.nextOrder
@@ -100,7 +116,7 @@ public final class VirtualClock: RunClock, Sendable {
                         c.resume(throwing: CancellationError())
                         return nil
                     }
-                    s.sleepers.append(Sleeper(deadline: s.now + max(0, ms), order: id, id: id, continuation: c))
+                    s.sleepers.append(Sleeper(deadline: s.now + max(0, ms), key: key, order: id, id: id, continuation: c))
                     s.active -= 1
                     return Self.next(&s)
                 }
@@ -127,7 +143,13 @@ public final class VirtualClock: RunClock, Sendable {
         for i in s.sleepers.indices.dropFirst() {
             let a = s.sleepers[i]
             let b = s.sleepers[best]
-            if a.deadline < b.deadline || (a.deadline == b.deadline && a.order < b.order) { best = i }
+            if a.deadline != b.deadline {
+                if a.deadline < b.deadline { best = i }
+            } else if a.key != b.key {
+                if a.key < b.key { best = i }
+            } else if a.order < b.order {
+                best = i
+            }
         }
         let sl = s.sleepers.remove(at: best)
         s.now = max(s.now, sl.deadline)

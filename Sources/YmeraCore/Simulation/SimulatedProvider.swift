@@ -54,7 +54,8 @@ public struct SimulatedProvider: ModelClient {
         let ctx = request.context
         let seed = SplitMix64.derive(ctx.seed, "\(ctx.stepID)|\(request.model.id)|\(ctx.attempt)")
         var rng = SplitMix64(seed: seed)
-        let task = Self.section("Task", in: request.messages.last(where: { $0.role == .user })?.content ?? "")
+        let userText = request.messages.last(where: { $0.role == .user })?.content ?? ""
+        let task = ctx.stepID.contains("#judge") ? userText : Self.section("Task", in: userText)
         let subtask = Self.section("Your subtask", in: request.messages.last(where: { $0.role == .user })?.content ?? "")
         let isContinuation = request.messages.last?.content.hasPrefix("Your previous answer was cut off") == true
         let isRefinement = request.messages.last?.content.hasPrefix("This answer scored") == true

@@ -9,6 +9,7 @@ enum SimulatedText {
         let reqs = IntentAnalyzer.requirements(in: task.isEmpty ? "the task" : String(task.prefix(2000)))
         let subject = reqs.first ?? "the task"
         if stepID == "intent" { return intentJSON(task: task, rng: &rng) }
+        if stepID.contains("#judge") { return judgeJSON(prompt: task, rng: &rng) }
         switch phase {
         case .planning: return plan(reqs: reqs, taskType: taskType, rng: &rng)
         case .research:
@@ -92,6 +93,27 @@ enum SimulatedText {
         }
         s += "\nThe result addresses each point above in order and ends with a short conclusion.\n"
         return s
+    }
+
+    /// A judge's scores, from what can be read off the answer (task terms present, requirements
+    /// mentioned, structure) with a little seeded noise — a simulated judge, honest about being one.
+    static func judgeJSON(prompt: String, rng: inout SplitMix64) -> String {
+        func between(_ a: String, _ b: String) -> String {
+            guard let r1 = prompt.range(of: a) else { return "" }
+            let rest = prompt[r1.upperBound...]
+            let end = rest.range(of: b)?.lowerBound ?? rest.endIndex
+            return String(rest[..<end])
+        }
+        let task = between("TASK:\n", "\n\n").lowercased()
+        let answer = between("<<<\n", "\n>>>").lowercased()
+        let reqs = between("REQUIREMENTS:\n", "\n\n").split(separator: "\n").map { $0.dropFirst(2).lowercased() }
+        let terms = TextTerms.keyTerms(task)
+        let relevance = terms.isEmpty ? 0.7 : Double(terms.filter { answer.contains($0) }.count) / Double(terms.count)
+        let met = reqs.filter { r in TextTerms.keyTerms(String(r)).contains { answer.contains($0) } }.count
+        let completeness = reqs.isEmpty ? 0.75 : Double(met) / Double(reqs.count)
+        let clarity = min(1, 0.5 + Double(answer.split(separator: "\n").count) / 40)
+        func noisy(_ x: Double) -> Double { (min(1, max(0, x + (rng.nextDouble() - 0.5) * 0.1)) * 100).rounded() / 100 }
+        return "{\"relevance\": \(noisy(min(1, relevance * 1.2))), \"completeness\": \(noisy(completeness)), \"correctness\": \(noisy(0.75)), \"clarity\": \(noisy(clarity)), \"rationale\": \"simulated judge: scores read off the answer's terms, requirements and structure\"}"
     }
 
     static func intentJSON(task: String, rng: inout SplitMix64) -> String {

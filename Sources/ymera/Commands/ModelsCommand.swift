@@ -26,6 +26,10 @@ struct ModelsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await withCLIErrors { try await execute() }
+    }
+
+    func execute() async throws {
         let context: AppContext
         do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
         let rows = context.catalog.models.filter { all || $0.provider != "sim" }.map { m -> Row in

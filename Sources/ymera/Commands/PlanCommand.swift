@@ -10,6 +10,10 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Print the plan as JSON.") var json = false
 
     func run() async throws {
+        try await withCLIErrors { try await execute() }
+    }
+
+    func execute() async throws {
         let context: AppContext
         do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
         do {

@@ -24,7 +24,14 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Pace simulated runs in real time (default: simulated time, instant and deterministic).")
     var realtime = false
 
+    @Option(help: ArgumentHelp("real (toolchains, analyzers, tests, judge) or heuristic (text checks only).", valueName: "KIND"))
+    var validator: String = "real"
+
     func run() async throws {
+        try await withCLIErrors { try await execute() }
+    }
+
+    func execute() async throws {
         let context: AppContext
         do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
         let prepared: PreparedRun
@@ -42,9 +49,13 @@ struct RunCommand: AsyncParsableCommand {
         let clock = wiring.clock(serving: prepared.plan.serving, realtime: realtime)
         var engineConfig = context.loaded.engine
         if let c = context.loaded.defaults.subtaskConcurrency { engineConfig.subtaskConcurrency = c }
+        guard let validatorKind = ValidatorKind(rawValue: validator) else {
+            throw CLIError.input("unknown --validator '\(validator)': use real or heuristic")
+        }
         let engine = Engine(
             catalog: context.catalog,
             client: wiring.client(clock: clock, faults: .init(rate: planning.simulateFaults)),
+            validator: wiring.validator(available: prepared.available, kind: validatorKind),
             clock: clock, config: engineConfig)
         let handle = engine.start(prepared.plan)
         let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
@@ -159,11 +170,21 @@ enum CLIError: Error, CustomStringConvertible {
     }
 }
 
-extension CLIError: CustomNSError {
-    var errorCode: Int {
+extension CLIError {
+    var exitCode: Int32 {
         switch self {
         case .config, .input: 2
         case .refused: 3
         }
+    }
+}
+
+/// Runs a command body; a `CLIError` becomes one clear `error:` line on stderr and its exit status.
+func withCLIErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let e as CLIError {
+        Output.err("error: \(Output.clean(e.description))")
+        throw ExitCode(e.exitCode)
     }
 }

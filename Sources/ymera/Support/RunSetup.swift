@@ -32,6 +32,9 @@ struct PlanningOptions: ParsableArguments {
     @Flag(help: "Use the simulated models even when keys or a local model are available.")
     var simulate = false
 
+    @Flag(name: .customLong("refine-intent"), help: "Ask the fastest available model to refine the intent analysis (validated JSON; the heuristic stays on any failure).")
+    var refineIntent = false
+
     @Option(name: .customLong("simulate-faults"), help: ArgumentHelp("Share of simulated attempts that fail with mixed error classes (0-1).", valueName: "RATE"))
     var simulateFaults: Double = 0
 
@@ -46,26 +49,26 @@ struct PlanningOptions: ParsableArguments {
     }
 
     /// The task text from the argument, `--task-file`, or standard input.
-    func readTask() throws -> String {
+    func readTask() throws(CLIError) -> String {
         var text: String
         if let taskFile {
-            guard let data = FileManager.default.contents(atPath: taskFile) else { throw ValidationError("cannot read --task-file '\(taskFile)'") }
-            guard let s = String(data: data, encoding: .utf8) else { throw ValidationError("--task-file '\(taskFile)' is not UTF-8 text") }
+            guard let data = FileManager.default.contents(atPath: taskFile) else { throw CLIError.input("cannot read --task-file '\(taskFile)'") }
+            guard let s = String(data: data, encoding: .utf8) else { throw CLIError.input("--task-file '\(taskFile)' is not UTF-8 text") }
             text = s
         } else if task == "-" || (task == nil && isatty(STDIN_FILENO) == 0) {
             let data = FileHandle.standardInput.readDataToEndOfFile()
-            guard let s = String(data: data, encoding: .utf8) else { throw ValidationError("standard input is not UTF-8 text") }
+            guard let s = String(data: data, encoding: .utf8) else { throw CLIError.input("standard input is not UTF-8 text") }
             text = s
         } else if let task {
             text = task
         } else {
-            throw ValidationError("give a task: ymera run \"Write a haiku about SQLite\"")
+            throw CLIError.input("give a task: ymera run \"Write a haiku about SQLite\"")
         }
         text = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw ValidationError("the task is empty") }
+        guard !text.isEmpty else { throw CLIError.input("the task is empty") }
         let limit = 8 * 1024 * 1024
         guard text.utf8.count <= limit else {
-            throw ValidationError("the task is \(text.utf8.count / 1024) KiB; the limit is \(limit / 1024 / 1024) MiB")
+            throw CLIError.input("the task is \(text.utf8.count / 1024) KiB; the limit is \(limit / 1024 / 1024) MiB")
         }
         return text
     }
@@ -82,9 +85,18 @@ struct PreparedRun {
 enum RunSetup {
     static func prepare(_ o: PlanningOptions, context: AppContext, history: (any ExecutionHistory)? = nil, runID: String? = nil) async throws -> PreparedRun {
         let task = try o.readTask()
-        let intent = IntentAnalyzer().analyze(task)
+        var intent = IntentAnalyzer().analyze(task)
         var (available, serving, note) = context.servable(forceSimulated: o.simulate)
-        _ = serving
+        if o.refineIntent, let fast = available.max(by: { ($0.speedTier, -$0.qualityTier) < ($1.speedTier, -$1.qualityTier) }),
+            let provider = context.catalog.provider(for: fast)
+        {
+            let wiring = Wiring(context: context)
+            let clock = wiring.clock(serving: serving, realtime: false)
+            clock.enter()
+            intent = await IntentRefiner(client: wiring.client(clock: clock, faults: .init()), model: fast, provider: provider, clock: clock)
+                .refine(intent, task: task, seed: o.seed ?? 0)
+            clock.leave()
+        }
         let catalog = context.catalog
 
         // --model: PHASE=MODEL, or MODEL for every phase.
@@ -95,18 +107,18 @@ enum RunSetup {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
             let name = parts.count == 2 ? parts[1] : parts[0]
             var model: ModelInfo
-            do { model = try catalog.model(name) } catch { throw ValidationError("--model \(spec): \(error)") }
+            do { model = try catalog.model(name) } catch { throw CLIError.input("--model \(spec): \(error)") }
             if context.availability(of: model) != .ready && context.availability(of: model) != .simulated {
                 // Without its key, a real model's simulated twin serves when the run is simulated.
                 if available.first?.provider == "sim", let twin = try? catalog.model("sim/\(model.id.name)") {
                     model = twin
                 } else {
-                    throw ValidationError("--model \(spec): \(model.id) cannot serve: \(context.availability(of: model).label)")
+                    throw CLIError.input("--model \(spec): \(model.id) cannot serve: \(context.availability(of: model).label)")
                 }
             }
             if parts.count == 2 {
                 guard stepNames.contains(parts[0]) else {
-                    throw ValidationError("--model \(spec): '\(parts[0])' is not a phase; use \(Phase.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw CLIError.input("--model \(spec): '\(parts[0])' is not a phase; use \(Phase.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 overrides[parts[0]] = model.id
             } else {

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Drives the real `ymera` binary headless and checks what its users rely on:
+# the --json contract, determinism for a seed, healing under faults, clear errors.
+# Usage: .ci/cli-checks.sh [path/to/ymera]   Prints "N passed, N failed"; exits non-zero on failure.
+set -u
+Y=${1:-.build/debug/ymera}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export YMERA_HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/config"
+# No provider key may leak in from the environment: these checks are about the simulated twins.
+for v in GROQ_API_KEY GEMINI_API_KEY MISTRAL_API_KEY DEEPSEEK_API_KEY ANTHROPIC_API_KEY OPENAI_API_KEY AI21_API_KEY TOGETHER_API_KEY OPENROUTER_API_KEY; do unset "$v"; done
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "  ok   $1"; }
+no() { fail=$((fail+1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "$2" | head -20 | sed 's/^/       /'; }
+check() { local name=$1; shift; local out; if out=$("$@" 2>&1); then ok "$name"; else no "$name" "$out"; fi; }
+summary() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readlines()[-1])[sys.argv[1]])' "$1"; }
+
+T="Create a REST API with authentication and deploy it"
+echo "cli checks ($Y)"
+
+"$Y" run "$T" --json --seed 7 > "$TMP/a.jsonl" 2> "$TMP/a.err"; rc=$?
+check "run --json --seed 7 exits 0" test $rc -eq 0
+check "every line is one JSON object" python3 -c '
+import json,sys
+for n,l in enumerate(open(sys.argv[1]),1): json.loads(l)' "$TMP/a.jsonl"
+check "last line is a summary of six succeeded phases" python3 -c '
+import json,sys
+s=json.loads(open(sys.argv[1]).readlines()[-1])
+assert s["type"]=="summary" and s["status"]=="succeeded", s["status"]
+assert [p["name"] for p in s["phases"]]==["planning","research","generation","review","refinement","validation"], s["phases"]
+for p in s["phases"]:
+    for k in ("name","model","attempts","status","score"): assert k in p, k
+for k in ("retries","fallbacks","breaker_trips","tokens","cost_usd","duration_ms"): assert k in s, k
+assert s["tokens"]>0 and s["cost_usd"]>0' "$TMP/a.jsonl"
+"$Y" run "$T" --json --seed 7 > "$TMP/b.jsonl" 2>/dev/null
+check "same seed twice: identical event types, models and texts" python3 -c '
+import json,sys
+k=lambda p:[(e.get("type"),e.get("model"),e.get("text")) for e in map(json.loads,open(p))]
+a,b=k(sys.argv[1]),k(sys.argv[2]); assert a==b, "runs differ"; assert len(a)>50' "$TMP/a.jsonl" "$TMP/b.jsonl"
+check "the run says it is simulated" grep -q '"serving":"simulated"' "$TMP/a.jsonl"
+
+"$Y" run "$T" --json --seed 7 --simulate-faults 0.3 > "$TMP/f3.jsonl" 2>/dev/null; rc=$?
+check "30% faults: the run still succeeds" test $rc -eq 0
+check "30% faults: retries and at least one fallback" python3 -c '
+import json,sys
+s=json.loads(open(sys.argv[1]).readlines()[-1]); assert s["retries"]>0 and s["fallbacks"]>=1, (s["retries"],s["fallbacks"])' "$TMP/f3.jsonl"
+
+"$Y" run "$T" --json --seed 7 --simulate-faults 0.8 > "$TMP/f8.jsonl" 2>/dev/null; rc=$?
+check "80% faults: breakers open and the run ends with a stated reason" python3 -c '
+import json,sys
+s=json.loads(open(sys.argv[1]).readlines()[-1])
+assert s["breaker_trips"]>0, s["breaker_trips"]
+assert s["status"]=="succeeded" or (s["status"]=="failed" and s.get("reason")), s' "$TMP/f8.jsonl"
+check "80% faults: exit status matches the outcome" python3 -c '
+import json,sys
+s=json.loads(open(sys.argv[1]).readlines()[-1]); rc=int(sys.argv[2])
+assert (rc==0)==(s["status"]=="succeeded"), (rc, s["status"])' "$TMP/f8.jsonl" $rc
+
+for st in single multi parallel cascade; do
+  "$Y" run "Write a Python function that parses ISO dates" --strategy $st --json --seed 3 > "$TMP/s.jsonl" 2>/dev/null
+  check "strategy $st succeeds" test "$(summary status < "$TMP/s.jsonl")" = succeeded
+done
+
+out=$("$Y" plan "$T" --budget 0.000001 2>&1); rc=$?
+check "a budget that cannot be met is refused, saying why" bash -c "[ $rc -eq 3 ] && echo \"\$0\" | grep -q 'over budget'" "$out"
+out=$("$Y" run "$T" --model generation=nope/unknown --json 2>&1); rc=$?
+check "an unknown model is named in the error" bash -c "[ $rc -ne 0 ] && echo \"\$0\" | grep -q \"unknown model 'nope/unknown'\"" "$out"
+printf '[providers.x]\nkind = "openai-compatible"\nbase_url = "http://127.0.0.1:9/v1"\nbase_ulr = "typo"\n' > "$TMP/bad.toml"
+out=$("$Y" models --config "$TMP/bad.toml" 2>&1); rc=$?
+check "a config typo names the file, the line and the key" bash -c "[ $rc -ne 0 ] && echo \"\$0\" | grep -q 'bad.toml:4: key .providers.x.base_ulr.'" "$out"
+head -c 1048576 /dev/zero | tr '\0' 'a' | sed 's/^/Summarize: /' > "$TMP/big.txt"
+"$Y" run --task-file "$TMP/big.txt" --json --seed 1 > "$TMP/big.jsonl" 2>/dev/null
+check "a 1 MB task runs to a summary" test "$(summary type < "$TMP/big.jsonl")" = summary
+check "models lists the catalog with availability" bash -c "\"$Y\" models | grep -q 'groq/llama-3.1-8b-instant.*no key (set GROQ_API_KEY)'"
+check "--version" bash -c "\"$Y\" --version | grep -qE '^[0-9]+\.[0-9]+'"
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,2 +1,0 @@
-// YmeraQuality — see design.md. Filled in by its issue.
-import YmeraCore

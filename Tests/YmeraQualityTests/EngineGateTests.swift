@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import YmeraCore
+
+@testable import YmeraQuality
+
+/// The real validator inside the engine: a dangerous first answer scores low, the quality gate asks
+/// the next model for a refinement, and the refined answer (from the simulated provider) scores higher.
+@Suite struct EngineGateTests {
+    static let provider = ProviderConfig(id: "sim", kind: .simulated, baseURL: "sim://")
+
+    static func catalog() throws -> Catalog {
+        func m(_ name: String, quality: Int) -> ModelInfo {
+            ModelInfo(
+                id: ModelID("sim/\(name)"), provider: "sim", apiName: name, displayName: name, contextWindow: 32_000,
+                pricing: Pricing(inputPerMillion: 1, outputPerMillion: 2), speedTier: 4, qualityTier: quality,
+                capabilities: [.code, .reasoning])
+        }
+        return try Catalog(providers: [provider], models: [m("coder", quality: 4), m("smart", quality: 5)])
+    }
+
+    /// First generation on sim/coder: code that shells out with user input and hard-codes a key.
+    /// Everything else: the engine's simulated provider.
+    struct DangerousFirstDraft: ModelClient {
+        let inner: SimulatedProvider
+        static let draft = """
+            Here it is.
+
+            ```python
+            # file: runner.py
+            import subprocess
+
+            API_KEY = "sk-proj-0123456789abcdefghijklmnopqrstuv"
+
+
+            def run(cmd):
+                return subprocess.call(cmd, shell=True)
+            ```
+            """
+
+        func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
+            let refining = request.messages.last?.content.hasPrefix("This answer scored") == true
+            guard request.context.phase == .generation, request.model.id == "sim/coder", !refining else {
+                return inner.stream(request)
+            }
+            return AsyncThrowingStream { c in
+                c.yield(.delta(Self.draft))
+                c.yield(.usage(TokenUsage(inputTokens: 50, outputTokens: 60)))
+                c.yield(.finished(.stop))
+                c.finish()
+            }
+        }
+    }
+
+    @Test func lowScoreFromTheRealValidatorTriggersARefinementOnTheNextModel() async throws {
+        let clock = VirtualClock()
+        let task = "Write a Python function that runs a command for a user"
+        let plan = RunPlan(
+            runID: "run-quality", task: task, intent: IntentAnalyzer().analyze(task), strategy: .multiModel,
+            steps: [PlanStep(id: "generation", phase: .generation, title: "g", model: "sim/coder", fallbacks: ["sim/smart"])],
+            budget: .unlimited, seed: 3, serving: .simulated)
+        let engine = Engine(
+            catalog: try Self.catalog(), client: DangerousFirstDraft(inner: SimulatedProvider(clock: clock)),
+            validator: RealValidator(options: .init(testTimeout: .seconds(90))), clock: clock)
+        let handle = engine.start(plan)
+        var events: [RunEvent] = []
+        for await e in handle.events { events.append(e) }
+        let final = await handle.finalState()
+
+        let reports = events.compactMap { if case .qualityScored(let q) = $0.kind { q } else { nil } }
+        let starts = events.compactMap { if case .stepStarted(let s) = $0.kind { s } else { nil } }
+        #expect(reports.count == 2)
+        guard let first = reports.first?.report, let second = reports.last?.report else { return }
+        #expect(first.validator == "ymera-quality")
+        #expect(!first.passed)
+        // Line 11 of the answer holds shell=True (line 8 of the code block), line 7 the hard-coded key.
+        #expect(first.findings.contains { ["shell-true", "B602"].contains($0.rule) && $0.line == 11 }, "\(first.findings)")
+        #expect(first.findings.contains { $0.rule == "hardcoded-secret" || $0.rule == "B105" })
+        #expect(starts.map(\.purpose) == [.initial, .refine])
+        #expect(starts.last?.model == "sim/smart", "the refinement runs on the next model")
+        #expect(reports.last?.model == "sim/smart")
+        #expect(second.score > first.score)
+        #expect(!second.findings.contains { $0.rule == "shell-true" || $0.rule == "B602" })
+        #expect(final.refinements == 1)
+        #expect(final.steps["generation"]?.output.contains("shell=True") == false)
+    }
+
+    @Test func aWholeSimulatedCodeRunPassesTheRealValidatorHonestly() async throws {
+        // The simulated provider writes Python with a pytest file: the real validator parses it, runs
+        // its test in the sandbox and scores every phase; nothing about the simulation is special-cased.
+        let clock = VirtualClock()
+        let task = "Write a Python function that parses a payload with validation"
+        let catalog = try Self.catalog()
+        let plan = try Planner(catalog: catalog, available: catalog.models).plan(
+            task: task, intent: IntentAnalyzer().analyze(task),
+            options: PlanOptions(strategy: .multiModel, seed: 5, runID: "run-sim"))
+        let engine = Engine(
+            catalog: catalog, client: SimulatedProvider(clock: clock),
+            validator: RealValidator(options: .init(testTimeout: .seconds(90))), clock: clock)
+        let handle = engine.start(plan)
+        var events: [RunEvent] = []
+        for await e in handle.events { events.append(e) }
+        let final = await handle.finalState()
+        let reports = events.compactMap { if case .qualityScored(let q) = $0.kind { q } else { nil } }
+        #expect(final.status == .succeeded)
+        #expect(!reports.isEmpty)
+        #expect(reports.allSatisfy { $0.report.validator == "ymera-quality" })
+        let generation = reports.first { $0.step.hasPrefix("generation") }?.report
+        let syntax = generation?.dimensions.first { $0.name == "syntax" }
+        let tests = generation?.dimensions.first { $0.name == "tests" }
+        if Fixture.has("python3") {
+            #expect(syntax?.score == 1, "\(syntax?.detail ?? "")")
+            #expect(tests?.score == 1, "\(tests?.detail ?? "")")
+        } else {
+            #expect(syntax?.score == nil)
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// Tests for YmeraQuality live in this folder.
-import Testing
