@@ -39,6 +39,8 @@ public struct Theme: Sendable {
 
     /// A short name for a style, for golden files: the role it came from.
     public func roleName(of style: Style) -> String {
+        // Monochrome: the attributes are what the user sees; several roles share them.
+        if monochrome { return Theme.attrNames(style.attrs) }
         for r in Role.allCases where styles[r] == style { return r.rawValue }
         // Derived styles (a role plus selection bold/reverse).
         for r in Role.allCases {
