@@ -182,6 +182,11 @@ import YmeraCore
         type("bogus", into: &a)
         _ = a.reduce(.key(.enter))
         #expect(a.messageIsError)
+        a.draft = Draft(request: PlanRequest(task: "t"))
+        a.screen = .plan
+        _ = a.reduce(.key(.char(":")))
+        type("strategy cascade", into: &a)
+        #expect(a.reduce(.key(.enter)) == [.plan(PlanRequest(task: "t", strategy: .cascade))])
         _ = a.reduce(.key(.char("?")))
         #expect(a.showHelp)
         _ = a.reduce(.key(.escape))

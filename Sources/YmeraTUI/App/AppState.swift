@@ -463,6 +463,16 @@ public struct AppState: Sendable {
             }
             let c: RunControlAction = name == "pause" ? .pause : name == "resume" ? .resume : .cancel
             return [.control(runID: id, c)]
+        case "strategy":
+            guard draft != nil, screen == .plan else { message = ":strategy works on the plan screen"; messageIsError = true; return [] }
+            guard let st = Strategy(rawValue: arg) ?? Strategy.allCases.first(where: { $0.displayName.hasPrefix(arg) && !arg.isEmpty }) else {
+                message = "strategies: " + Strategy.allCases.map(\.rawValue).joined(separator: ", ")
+                messageIsError = true
+                return []
+            }
+            draft!.request.strategy = st
+            draft!.loading = true
+            return [.plan(draft!.request)]
         case "sort":
             if let c = HistoryState.Column(rawValue: arg) { history.sort = c } else {
                 message = "sort by: " + HistoryState.Column.allCases.map(\.rawValue).joined(separator: ", ")

@@ -92,7 +92,7 @@ public enum Keymap {
         Binding([.char("?")], .help, "show or hide this help", in: [.global], hint: "help"),
         Binding([.char("q")], .quit, "quit (asks when runs are active)", in: [.global], hint: "quit"),
         Binding([.escape], .back, "back / close", in: [.global, .help, .picker, .prompt, .editor], hint: "back"),
-        Binding([.char(":")], .commandLine, "command line (:q, :theme NAME, :search TEXT, :new, :history, :runs)", in: [.global]),
+        Binding([.char(":")], .commandLine, "command line (:q, :theme NAME, :strategy NAME, :search TEXT, :sort COL, :new, :history, :runs)", in: [.global]),
         Binding([.ctrl("l")], .redraw, "redraw the screen", in: [.global, .editor, .picker, .prompt, .help]),
         Binding([.char("n")], .newTask, "new task", in: [.global], hint: "new"),
         Binding([.char("H")], .history, "history of past runs", in: [.global], hint: "history"),
