@@ -180,5 +180,20 @@ panepid="$(T display-message -p -t ymera '#{pane_pid}')"
 pid="$(pgrep -P "$panepid" | head -1 || true)"
 if [ -n "$pid" ]; then kill -TERM "$pid"; check "SIGTERM restores the terminal and exits" "EXITED:143" 50; else bad "no pid for SIGTERM test"; fi
 
+# --- 13. Colours: 256-colour escapes normally; none with NO_COLOR (monochrome: bold/reverse only).
+start 100 30
+wait_for "YMERA" 100
+if T capture-pane -e -p -t ymera | grep -Eq '(38|48);(5|2);'; then ok "colour theme draws in 256 colours"; else bad "colour theme draws in 256 colours"; fi
+keys q
+start 100 30 NO_COLOR=1
+wait_for "YMERA" 100
+esc="$(T capture-pane -e -p -t ymera)"
+if ! echo "$esc" | grep -Eq '(38|48);(5|2);|\[3[0-7]m|\[4[0-7]m' && echo "$esc" | grep -q $'\e\[[0-9;]*7m'; then
+  ok "NO_COLOR: no colours, state shown with reverse/bold"
+else
+  bad "NO_COLOR: no colours, state shown with reverse/bold"
+fi
+keys q
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
