@@ -1,2 +1,0 @@
-// YmeraStore — see design.md. Filled in by its issue.
-import YmeraCore

@@ -1,2 +1,0 @@
-// Tests for YmeraStore live in this folder.
-import Testing

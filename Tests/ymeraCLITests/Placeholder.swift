@@ -1,2 +1,0 @@
-// Tests for ymeraCLI live in this folder.
-import Testing
