@@ -23,7 +23,8 @@ BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 T() { tmux -L "$SOCK" "$@"; }
 cleanup() { T kill-server >/dev/null 2>&1 || true; }
 cleanup_all() { for s in $SOCKS; do tmux -L "$s" kill-server >/dev/null 2>&1 || true; done; }
-trap cleanup_all EXIT
+DATA="$(mktemp -d)"   # a private journal, never the user's
+trap 'cleanup_all; rm -rf "$DATA"' EXIT
 
 ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
 bad() {
@@ -58,7 +59,7 @@ start() {  # start SIZE_X SIZE_Y ENV...
   local x="$1" y="$2"; shift 2
   NSESS=$((NSESS + 1)); SOCK="ymera-tui-$$-$NSESS"; SOCKS="$SOCKS $SOCK"   # a fresh private server each time
   T -f /dev/null new-session -d -s ymera -x "$x" -y "$y" \
-    "env TERM=tmux-256color LANG=C.UTF-8 $* $BIN $ARGS; echo EXITED:\$?; sleep 60"
+    "env TERM=tmux-256color LANG=C.UTF-8 YMERA_HOME=$DATA $* $BIN $ARGS; echo EXITED:\$?; sleep 60"
   T set-option -t ymera -g status off >/dev/null
 }
 

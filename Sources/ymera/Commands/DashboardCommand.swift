@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import YmeraConfig
 import YmeraCore
+import YmeraStore
 import YmeraTUI
 
 /// `ymera` with no arguments (or `ymera dashboard`): the terminal dashboard.
@@ -81,8 +82,8 @@ final class BackendSlot: Sendable {
     var factory: Factory? { slot.withLock { $0 } }
 }
 
-/// The dashboard on the real engine: planner, engine (real time), shared breakers. History holds
-/// this session's runs until the journal is wired in (`history`/`events(ofRun:)` are the places).
+/// The dashboard on the real engine: planner, engine (real time), shared breakers, and the SQLite
+/// journal for history and replay (this session's runs in memory when the journal cannot open).
 final class EngineDashboardBackend: DashboardBackend {
     let context: AppContext
     let engine: Engine
@@ -91,6 +92,8 @@ final class EngineDashboardBackend: DashboardBackend {
     private let clock: any RunClock
     private let learning = InMemoryExecutionHistory()
     private let runs = Mutex<Runs>(Runs())
+    private let journal: Journal?
+    private let sink: JournalSink?
 
     private struct Runs {
         var handles: [String: YmeraCore.RunHandle] = [:]
@@ -108,6 +111,13 @@ final class EngineDashboardBackend: DashboardBackend {
         self.clock = clock
         var config = context.loaded.engine
         if let c = context.loaded.defaults.subtaskConcurrency { config.subtaskConcurrency = c }
+        if let j = try? Journal.open(directory: context.dataDirectory) {
+            journal = j
+            sink = JournalSink(journal: j)
+        } else {
+            journal = nil
+            sink = nil
+        }
         engine = Engine(
             catalog: context.catalog, client: wiring.client(clock: clock, faults: .init(rate: faults), timeScale: pace), clock: clock,
             config: config, history: learning)
@@ -154,11 +164,14 @@ final class EngineDashboardBackend: DashboardBackend {
             $0.started[id] = Date()
         }
         let (stream, continuation) = AsyncStream<RunEvent>.makeStream(bufferingPolicy: .unbounded)
+        let sink = self.sink
         Task { [runs = self] in
             for await e in handle.events {
                 runs.record(e)
+                sink?.record(e)
                 continuation.yield(e)
             }
+            try? sink?.flush()
             continuation.finish()
         }
         return LiveRun(runID: id, events: stream)
@@ -188,6 +201,15 @@ final class EngineDashboardBackend: DashboardBackend {
     }
 
     func history(search: String?, limit: Int) async throws -> [HistoryEntry] {
+        if let journal {
+            try? sink?.flush()
+            // Rows from the journal; each summary is its events folded by the one reducer.
+            return try journal.runs(RunFilter(search: search, limit: min(limit, 200))).map { r in
+                var st = RunState.replay(try journal.events(r.id))
+                if r.status == .interrupted { st.markInterruptedIfOpen() }
+                return HistoryEntry(summary: st.summary, startedAt: r.startedAt)
+            }
+        }
         let (events, started) = runs.withLock { ($0.events, $0.started) }
         var out: [HistoryEntry] = []
         for (id, evs) in events {
@@ -203,6 +225,11 @@ final class EngineDashboardBackend: DashboardBackend {
     }
 
     func events(ofRun runID: String) async throws -> [RunEvent] {
+        if let journal {
+            try? sink?.flush()
+            let e = try journal.events(runID)
+            if !e.isEmpty { return e }
+        }
         guard let e = runs.withLock({ $0.events[runID] }) else { throw ValidationError("no run \(runID) in this session's history") }
         return e
     }
