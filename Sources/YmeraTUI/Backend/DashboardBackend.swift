@@ -1,0 +1,107 @@
+import Foundation
+import YmeraCore
+
+/// A catalog model as the dashboard shows it: its entry, whether it can serve, and its breaker.
+public struct ModelStatus: Sendable, Hashable, Identifiable {
+    public var info: ModelInfo
+    public var serving: ServingKind
+    public var available: Bool
+    /// Why not available ("GROQ_API_KEY not set"); nil when available.
+    public var unavailableReason: String?
+    public var breaker: BreakerState
+    public var recentFailures: Int
+    /// For an open breaker: milliseconds until a half-open probe.
+    public var cooldownRemainingMs: Int?
+
+    public var id: ModelID { info.id }
+
+    public init(
+        info: ModelInfo, serving: ServingKind, available: Bool, unavailableReason: String? = nil,
+        breaker: BreakerState = .closed, recentFailures: Int = 0, cooldownRemainingMs: Int? = nil
+    ) {
+        self.info = info
+        self.serving = serving
+        self.available = available
+        self.unavailableReason = unavailableReason
+        self.breaker = breaker
+        self.recentFailures = recentFailures
+        self.cooldownRemainingMs = cooldownRemainingMs
+    }
+}
+
+/// What the user chose before a run: the task and the overrides of the plan.
+public struct PlanRequest: Sendable, Hashable {
+    public var task: String
+    /// nil: let the planner (and the recommendation) choose.
+    public var strategy: Strategy?
+    /// Step id (a phase name for the standard pipeline) → model chosen by the user.
+    public var models: [String: ModelID]
+    public var budget: Budget?
+
+    public init(task: String, strategy: Strategy? = nil, models: [String: ModelID] = [:], budget: Budget? = nil) {
+        self.task = task
+        self.strategy = strategy
+        self.models = models
+        self.budget = budget
+    }
+}
+
+/// A run that has started: its id and the live stream of its events (ends after the terminal event).
+public struct LiveRun: Sendable {
+    public var runID: String
+    public var events: AsyncStream<RunEvent>
+    public init(runID: String, events: AsyncStream<RunEvent>) {
+        self.runID = runID
+        self.events = events
+    }
+}
+
+/// A user's control of a live run.
+public enum RunControlAction: Sendable, Hashable {
+    case pause
+    case resume
+    /// Run this step (and what depends on it) again.
+    case retry(step: String)
+    /// Use another model for this step (restarts it when running).
+    case swapModel(step: String, to: ModelID)
+    case cancel
+}
+
+/// A user's action on a model's circuit breaker.
+public enum BreakerCommand: String, Sendable, Hashable {
+    case reset
+    case forceOpen = "force-open"
+}
+
+/// One row of the history browser.
+public struct HistoryEntry: Sendable, Hashable, Identifiable {
+    public var summary: RunSummary
+    public var startedAt: Date
+    public var id: String { summary.runID }
+    public init(summary: RunSummary, startedAt: Date) {
+        self.summary = summary
+        self.startedAt = startedAt
+    }
+}
+
+/// Everything the dashboard needs from the engine and the journal. The executable implements it
+/// with the real engine; tests and demos use `ScriptedBackend`. Methods may be called from any task.
+public protocol DashboardBackend: Sendable {
+    /// What kind of model serves by default (the badge on every screen).
+    var serving: ServingKind { get }
+    /// The catalog, with availability and breaker state.
+    func models() async -> [ModelStatus]
+    /// Analyses the task and plans it with the user's overrides. The plan carries the intent,
+    /// the forecast (cost and time) and the recommendation from history.
+    func plan(_ request: PlanRequest) async throws -> RunPlan
+    /// Starts a planned run.
+    func start(_ plan: RunPlan) async throws -> LiveRun
+    /// Pause, resume, retry a step, swap a step's model, cancel.
+    func control(runID: String, _ command: RunControlAction) async throws
+    /// Resets or forces open a model's breaker.
+    func breaker(_ model: ModelID, _ command: BreakerCommand) async throws
+    /// Past runs, newest first; `search` is a full-text query over task and output (nil: all).
+    func history(search: String?, limit: Int) async throws -> [HistoryEntry]
+    /// A past run's events in order, to replay it.
+    func events(ofRun runID: String) async throws -> [RunEvent]
+}

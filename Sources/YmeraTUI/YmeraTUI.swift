@@ -1,2 +1,0 @@
-// YmeraTUI — see design.md. Filled in by its issue.
-import YmeraCore

@@ -1,2 +1,0 @@
-// Tests for YmeraTUI live in this folder.
-import Testing
