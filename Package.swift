@@ -113,12 +113,15 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            // Captured server responses, read through #filePath.
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "YmeraStoreTests", dependencies: ["YmeraStore", "YmeraCore"]),
         .testTarget(name: "YmeraQualityTests", dependencies: ["YmeraQuality", "YmeraCore"]),
         .testTarget(name: "YmeraLocalTests", dependencies: ["YmeraLocal", "YmeraCore"]),
-        .testTarget(name: "YmeraTUITests", dependencies: ["YmeraTUI", "YmeraCore"]),
+        // Golden screens, compared as text.
+        .testTarget(name: "YmeraTUITests", dependencies: ["YmeraTUI", "YmeraCore"], exclude: ["Golden"]),
         // Drives the built `ymera` binary as a child process.
         .testTarget(name: "ymeraCLITests", dependencies: ["ymera", "YmeraCore"]),
     ]

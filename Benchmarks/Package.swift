@@ -7,7 +7,8 @@ let package = Package(
     name: "YmeraBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: "../")
+        // Named explicitly: a path dependency is otherwise known by its folder name, which a clone may change.
+        .package(name: "ymera", path: "../")
     ],
     targets: [
         // Journal: 100 000 runs / 1 000 000 events; history list, filtered and full-text query times, size.

@@ -3,6 +3,7 @@ import ArgumentParser
 extension Ymera {
     /// Every subcommand, in the order `--help` lists them.
     static let allSubcommands: [any ParsableCommand.Type] = [
+        DashboardCommand.self,
         RunCommand.self,
         PlanCommand.self,
         ModelsCommand.self,
@@ -14,5 +15,6 @@ extension Ymera {
         PruneCommand.self,
         ValidateCommand.self,
         LocalCommand.self,
+        DoctorCommand.self,
     ]
 }

@@ -10,10 +10,12 @@ struct Ymera: AsyncParsableCommand {
         abstract: "Turn one task into a multi-model LLM workflow and watch it run.",
         discussion: """
             Without a subcommand, opens the dashboard. Headless: `ymera run "TASK" --json`.
-            With no provider key set, runs use the local model when it is running (`ymera local start`),
-            otherwise the simulated twins of the catalog's models, and say so.
+
+            With no provider key set, runs use the local model when it is running (`ymera local start`), \
+            otherwise the simulated twins of the catalog's models, and every screen and summary says so.
             """,
         version: version,
-        subcommands: Ymera.allSubcommands
+        subcommands: Ymera.allSubcommands,
+        defaultSubcommand: DashboardCommand.self
     )
 }

@@ -1,6 +1,7 @@
 import Foundation
 import YmeraConfig
 import YmeraCore
+import YmeraProviders
 import YmeraQuality
 import YmeraStore
 
@@ -58,7 +59,9 @@ enum ValidatorKind: String, CaseIterable, Sendable {
     case heuristic
 }
 
-/// HTTP clients for the real wire formats (filled in by the providers target).
+/// HTTP clients for the real wire formats, on one process-wide HTTP client.
 enum HTTPWiring {
-    static func clients(environment: [String: String]) -> [ProviderKind: any ModelClient] { [:] }
+    static func clients(environment: [String: String]) -> [ProviderKind: any ModelClient] {
+        HTTPModelClients.clients(httpClient: HTTPModelClients.shared, environment: environment)
+    }
 }
