@@ -104,7 +104,8 @@ if "$YMERA_BIN" run --help 2>&1 | grep -q -- '--json'; then
     # YMERA_LOCAL_BASE_URL: how the CLI learns the running server's address until it reads
     # <data>/local/server.json itself (LocalRuntime.catalogEntries()).
     rc=0
-    YMERA_HOME="$RUN_DIR" YMERA_LOCAL_BASE_URL="$BASE_URL/v1" \
+    # The CLI finds the running server through <data>/local/server.json (no address is passed).
+    YMERA_HOME="$RUN_DIR" \
         timeout 1200 "$YMERA_BIN" run "$TASK" --json --data-dir "$RUN_DIR" --model "$MODEL_ID" --strategy multi --seed 7 \
         >"$RUN_DIR/run.jsonl" 2>"$RUN_DIR/run.err" || rc=$?
     t1=$(now)
@@ -142,6 +143,50 @@ PY
     RUN_RESULT="succeeded in ${RUN_WALL}s, every phase on $MODEL_ID, cost 0"
 fi
 
+# --- a user's own OpenAI-compatible server, named in a config file -----------------------------
+CONFIG_RESULT="skipped (ymera run is not in this build)"
+if "$YMERA_BIN" run --help 2>&1 | grep -q -- '--config'; then
+    say "running on a server named in a config file (--config FILE --model MODEL)"
+    cat >"$RUN_DIR/mybox.toml" <<TOML
+# Any OpenAI-compatible server: here the same llama.cpp server, under a provider of the user's own.
+[providers.mybox]
+kind = "openai-compatible"
+base_url = "$BASE_URL/v1"
+local = true
+max_concurrent = 1
+
+[[models]]
+id = "mybox/smollm2"
+api_name = "smollm2"
+context_window = 8192
+max_output_tokens = 256
+speed = 3
+quality = 1
+capabilities = ["fast"]
+TOML
+    rc=0
+    timeout 600 "$YMERA_BIN" run "Say hello to a new colleague in one sentence" --json --config "$RUN_DIR/mybox.toml" \
+        --model mybox/smollm2 --strategy single --data-dir "$RUN_DIR/cfg" >"$RUN_DIR/cfg.jsonl" 2>"$RUN_DIR/cfg.err" || rc=$?
+    python3 - "$RUN_DIR/cfg.jsonl" <<'PY' || { sed 's/^/  run stderr: /' "$RUN_DIR/cfg.err" | tail -20 >&2; fail "the run on the configured server failed (exit $rc)"; }
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+s = lines[-1]
+deltas = [l for l in lines if l.get("type") == "text_delta"]
+usage = [l for l in lines if l.get("type") == "usage"]
+problems = []
+if s.get("type") != "summary" or s.get("status") != "succeeded": problems.append("status %r (%s)" % (s.get("status"), s.get("reason")))
+if any(p.get("model") != "mybox/smollm2" for p in s.get("phases", [])): problems.append("a phase not on mybox/smollm2")
+if not deltas: problems.append("no streamed text")
+if not usage or usage[-1]["usage"].get("estimated"): problems.append("usage not reported by the server")
+if not s.get("tokens", 0) > 0: problems.append("no tokens counted")
+if s.get("cost_complete") is not False: problems.append("a model with no price must be shown as unpriced, got %r" % s.get("cost"))
+for p in problems: print("  - " + p, file=sys.stderr)
+print("  %d text deltas, %s tokens (server-reported), cost %s" % (len(deltas), s.get("tokens"), s.get("cost")), file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
+    CONFIG_RESULT="succeeded: streamed, usage from the server, cost shown as unpriced"
+fi
+
 # --- stop, and prove nothing is left ---------------------------------------------------------
 say "stopping the server"
 "$YMERA_BIN" local stop --data-dir "$RUN_DIR" --json >"$RUN_DIR/stop.json"
@@ -157,6 +202,7 @@ local-e2e figures (this machine):
   generation speed         ${TPS} tokens/s (${BENCH_TOKENS} tokens, 1 thread)
   resident memory          ${RSS_MB} MB
   engine run               ${RUN_RESULT}
+  --config FILE --model    ${CONFIG_RESULT}
   after stop               status stopped, no launcher process left
 REPORT
 echo "local-e2e: 1 passed, 0 failed"
