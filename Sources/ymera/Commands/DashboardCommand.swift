@@ -90,7 +90,8 @@ final class EngineDashboardBackend: DashboardBackend {
     let serving: ServingKind
     let available: [ModelInfo]
     private let clock: any RunClock
-    private let learning = InMemoryExecutionHistory()
+    /// Past runs for recommendations: the journal, or memory when it cannot be opened.
+    private let learning: any ExecutionHistory
     private let runs = Mutex<Runs>(Runs())
     private let journal: Journal?
     private let sink: JournalSink?
@@ -114,12 +115,18 @@ final class EngineDashboardBackend: DashboardBackend {
         if let j = try? Journal.open(directory: context.dataDirectory) {
             journal = j
             sink = JournalSink(journal: j)
+            learning = j
         } else {
             journal = nil
             sink = nil
+            learning = InMemoryExecutionHistory()
         }
+        // The same parts as `ymera run`: the real validator with a judge, and breakers that persist
+        // across sessions through the journal (the dashboard runs on real time).
+        let resilience = journal.flatMap { try? wiring.resilience(journal: $0, clock: clock) } ?? ResilienceRegistry(breakerConfig: context.loaded.breaker)
         engine = Engine(
-            catalog: context.catalog, client: wiring.client(clock: clock, faults: .init(rate: faults), timeScale: pace), clock: clock,
+            catalog: context.catalog, client: wiring.client(clock: clock, faults: .init(rate: faults), timeScale: pace),
+            validator: wiring.validator(available: models, kind: .real), clock: clock, resilience: resilience,
             config: config, history: learning)
     }
 
