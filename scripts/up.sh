@@ -32,7 +32,7 @@ started_local=0
 if [ $keys -eq 0 ]; then
   echo "==> no provider key set: using the real local model"
   "$BIN" local install
-  if ! "$BIN" local status --json 2>/dev/null | grep -q '"running" *: *true'; then
+  if ! "$BIN" local status --json 2>/dev/null | grep '"running" *: *true' >/dev/null; then
     "$BIN" local start && started_local=1
   fi
 fi
