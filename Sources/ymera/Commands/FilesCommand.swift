@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import YmeraCore
+import YmeraQuality
 import YmeraStore
 
 /// `ymera files RUN [--to DIR]`: lists a run's generated files, or copies their final versions.
@@ -22,6 +23,9 @@ struct FilesCommand: AsyncParsableCommand {
 
     @Flag(help: "Print the manifest (every file with every version, and refused names) as JSON.")
     var json = false
+
+    @Flag(help: "Score each final file with the real validator (syntax, analyzers; tests are not run per file).")
+    var validate = false
 
     struct FilesJSON: Encodable {
         var runID: String
@@ -55,10 +59,29 @@ struct FilesCommand: AsyncParsableCommand {
                     FilesJSON(runID: id, directory: ws.filesDirectory.path, files: ws.finalFiles, refused: ws.manifest.refused))
                 return
             }
+            var scores: [String: String] = [:]
+            if validate {
+                var options = RealValidator.Options()
+                options.runTests = false
+                let validator = RealValidator(options: options)
+                let task = (try? journal.run(id))?.task ?? ""
+                for f in ws.finalFiles {
+                    // Score the recorded final version (copied to a private temp file), not whatever is in files/ now.
+                    let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ymera-files-\(UUID().uuidString)")
+                    try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    defer { try? FileManager.default.removeItem(at: tmp) }
+                    let url = tmp.appendingPathComponent((f.path as NSString).lastPathComponent)
+                    try ws.content(of: f.latest).write(to: url)
+                    let report = await validator.validate(fileURL: url, task: task)
+                    scores[f.path] = String(format: "%.2f", report.score) + (report.passed ? "" : " ✗")
+                }
+            }
             let rows = ws.finalFiles.map { f in
                 [f.path, "v\(f.latest.version)", "\(f.latest.size)", f.latest.phase, f.latest.step, f.latest.model]
+                    + (validate ? [scores[f.path] ?? "-"] : [])
             }
-            Output.out(Output.clean(JournalCLI.table(["file", "ver", "bytes", "phase", "step", "model"], rows)))
+            let header = ["file", "ver", "bytes", "phase", "step", "model"] + (validate ? ["score"] : [])
+            Output.out(Output.clean(JournalCLI.table(header, rows)))
             for r in ws.manifest.refused { Output.err("refused: " + Output.clean(r.description)) }
             Output.err("\(ws.finalFiles.count) files in \(ws.filesDirectory.path)")
         }
