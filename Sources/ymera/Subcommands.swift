@@ -13,6 +13,8 @@ extension Ymera {
         ExportCommand.self,
         ReplayCommand.self,
         PruneCommand.self,
+        FilesCommand.self,
+        DiffCommand.self,
         ValidateCommand.self,
         LocalCommand.self,
         DoctorCommand.self,

@@ -53,12 +53,19 @@ struct ResumeCommand: AsyncParsableCommand {
         let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
         defer { interrupt.stop() }
         let progress = Progress()
+        let files = WorkspaceRecorder(dataDirectory: context.dataDirectory)
         for await event in handle.events {
             if json { Output.jsonLine(event) } else { progress.show(event, state: handle.state) }
+            files.record(event, state: handle.state)
         }
         let final = await handle.finalState()
         try sink.finish()
-        if json { Output.jsonLine(final.summary) } else { Output.err(Progress.table(final.summary)) }
+        if json {
+            Output.jsonLine(final.summary)
+        } else {
+            Output.err(Progress.table(final.summary))
+            if let line = files.summaryLine { Output.err(Output.clean(line)) }
+        }
         if final.status != .succeeded { throw ExitCode(1) }
     }
 }

@@ -68,12 +68,14 @@ struct RunCommand: AsyncParsableCommand {
         defer { interrupt.stop() }
 
         let progress = Progress()
+        let files = WorkspaceRecorder(dataDirectory: context.dataDirectory)
         for await event in handle.events {
             if json {
                 Output.jsonLine(event)
             } else {
                 progress.show(event, state: handle.state)
             }
+            files.record(event, state: handle.state)
         }
         let final = await handle.finalState()
         do { try sink.finish() } catch { Output.err("warning: the journal could not record the end of the run: \(error)") }
@@ -84,6 +86,7 @@ struct RunCommand: AsyncParsableCommand {
             let output = final.finalOutput
             if !output.isEmpty { Output.out(Output.clean(output)) }
             Output.err(Progress.table(summary))
+            if let line = files.summaryLine { Output.err(Output.clean(line)) }
         }
         if final.status != .succeeded { throw ExitCode(1) }
     }
