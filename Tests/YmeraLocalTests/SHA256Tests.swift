@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import YmeraCore
 @testable import YmeraLocal
 
 @Suite("SHA-256")

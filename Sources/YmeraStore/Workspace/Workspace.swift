@@ -1,4 +1,5 @@
 import Foundation
+import YmeraCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -196,7 +197,7 @@ public final class Workspace {
         if index == nil && manifest.files.count >= Self.maxFiles {
             return refuse("a run may write at most \(Self.maxFiles) files")
         }
-        let sha = WorkspaceSHA256.hex(of: content)
+        let sha = SHA256.hex(of: content)
         if let i = index, manifest.files[i].latest.sha256 == sha { return .success(nil) }
         do {
             try storeVersion(content, sha: sha)
@@ -241,7 +242,7 @@ public final class Workspace {
         guard Self.fileType(url.path) == S_IFREG else { throw WorkspaceError.corrupt("missing version \(version.sha256)") }
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw WorkspaceError.io("\(url.path): \(error.localizedDescription)") }
-        guard WorkspaceSHA256.hex(of: data) == version.sha256 else {
+        guard SHA256.hex(of: data) == version.sha256 else {
             throw WorkspaceError.corrupt("version \(version.sha256) does not match its hash")
         }
         return data

@@ -1,8 +1,7 @@
 import Foundation
 
-/// SHA-256 (FIPS 180-4) for workspace file versions, without a crypto dependency (the same
-/// implementation as YmeraLocal's, which YmeraStore may not import).
-struct WorkspaceSHA256: Sendable {
+/// SHA-256 (FIPS 180-4) in plain Swift, with no crypto dependency: model files, workspace versions.
+public struct SHA256: Sendable {
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
         0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
@@ -21,9 +20,9 @@ struct WorkspaceSHA256: Sendable {
     private var length: UInt64 = 0
     private var w = [UInt32](repeating: 0, count: 64)
 
-    init() {}
+    public init() {}
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         length &+= UInt64(bytes.count)
         var offset = 0
         if !pending.isEmpty {
@@ -43,11 +42,11 @@ struct WorkspaceSHA256: Sendable {
         if offset < bytes.count { pending.append(contentsOf: bytes[offset...]) }
     }
 
-    mutating func update<D: DataProtocol>(_ data: D) {
+    public mutating func update<D: DataProtocol>(_ data: D) {
         for region in data.regions { region.withUnsafeBytes { update($0) } }
     }
 
-    mutating func finalize() -> [UInt8] {
+    public mutating func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
         while (pending.count + tail.count) % 64 != 56 { tail.append(0) }
@@ -90,7 +89,7 @@ struct WorkspaceSHA256: Sendable {
         }
     }
 
-    static func hex(_ digest: [UInt8]) -> String {
+    public static func hex(_ digest: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         for byte in digest {
@@ -100,9 +99,11 @@ struct WorkspaceSHA256: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func hex<D: DataProtocol>(of data: D) -> String {
-        var hasher = WorkspaceSHA256()
+    public static func hex<D: DataProtocol>(of data: D) -> String {
+        var hasher = SHA256()
         hasher.update(data)
         return hex(hasher.finalize())
     }
+
+    /// Hash of a file, read in 1 MiB chunks.
 }
