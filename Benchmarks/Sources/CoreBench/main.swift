@@ -3,6 +3,9 @@
 import Foundation
 import YmeraCore
 
+/// Unbuffered, so figures appear as they are measured even through a pipe.
+func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
+
 func measure(_ label: String, unit: String, count: Int, repeats: Int = 5, _ body: () -> Void) {
     var times: [Double] = []
     for _ in 0..<repeats {
@@ -13,10 +16,10 @@ func measure(_ label: String, unit: String, count: Int, repeats: Int = 5, _ body
     times.sort()
     let median = times[times.count / 2]
     let perOp = median / Double(count) * 1e9
-    print(String(format: "%-44@ %10.0f %@/s   %8.1f ns/%@   (median of %d)", label as NSString, Double(count) / median, unit, perOp, unit, repeats))
+    say(String(format: "%-44@ %10.0f %@/s   %8.1f ns/%@   (median of %d)", label as NSString, Double(count) / median, unit, perOp, unit, repeats))
 }
 
-print("YMERA CoreBench — \(ProcessInfo.processInfo.processorCount) cores, \(Date())")
+say("YMERA CoreBench — \(ProcessInfo.processInfo.processorCount) cores, \(Date())")
 
 // Breaker: a decision and an outcome per call.
 measure("circuit breaker admit+record", unit: "call", count: 1_000_000) {
@@ -64,14 +67,15 @@ let clock = VirtualClock()
 let engine = Engine(catalog: catalog, client: SimulatedProvider(clock: clock, faults: .init(rate: 0.3)), clock: clock)
 let box = EventBox()
 let sem = DispatchSemaphore(value: 0)
-Task {
+// Detached: top-level code runs on the main actor, which the semaphore below blocks.
+Task.detached {
     let h = engine.start(plan)
     for await e in h.events { box.append(e) }
     sem.signal()
 }
 sem.wait()
 let events = box.events
-print("simulated run: \(events.count) events")
+say("simulated run: \(events.count) events")
 measure("reducer: RunState.apply", unit: "event", count: events.count * 200) {
     for _ in 0..<200 { _ = RunState.replay(events) }
 }
@@ -83,10 +87,11 @@ measure("whole simulated run, virtual time (30% faults)", unit: "run", count: 20
     for i in 0..<20 {
         let c = VirtualClock()
         let e = Engine(catalog: catalog, client: SimulatedProvider(clock: c, faults: .init(rate: 0.3)), clock: c)
-        var p = plan
-        p.seed = UInt64(i)
+        var seeded = plan
+        seeded.seed = UInt64(i)
+        let p = seeded
         let s = DispatchSemaphore(value: 0)
-        Task {
+        Task.detached {
             _ = await e.run(p)
             s.signal()
         }
