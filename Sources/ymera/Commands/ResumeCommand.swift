@@ -40,14 +40,8 @@ struct ResumeCommand: AsyncParsableCommand {
         guard let plan = point.prior.plan else { throw CLIError.input("run \(id) has no plan") }
         let wiring = Wiring(context: context)
         let clock = wiring.clock(serving: plan.serving, realtime: realtime)
-        guard let validatorKind = ValidatorKind(rawValue: validator) else {
-            throw CLIError.input("unknown --validator '\(validator)': use real or heuristic")
-        }
         let available = plan.allModels.compactMap { try? context.catalog.model($0) }
-        let engine = Engine(
-            catalog: context.catalog, client: wiring.client(clock: clock, faults: .init(rate: 0)),
-            validator: wiring.validator(available: available, kind: validatorKind), clock: clock,
-            resilience: try wiring.resilience(journal: journal, clock: clock), config: context.loaded.engine, history: journal)
+        let engine = try wiring.journaledEngine(journal: journal, clock: clock, available: available, validator: validator, faults: 0)
         let sink = JournalSink(journal: journal)
         let handle = engine.start(plan, resume: point, observer: { event, _ in sink.record(event) })
         let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }

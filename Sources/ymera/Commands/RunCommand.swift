@@ -50,17 +50,8 @@ struct RunCommand: AsyncParsableCommand {
 
         let wiring = Wiring(context: context)
         let clock = wiring.clock(serving: prepared.plan.serving, realtime: realtime)
-        var engineConfig = context.loaded.engine
-        if let c = context.loaded.defaults.subtaskConcurrency { engineConfig.subtaskConcurrency = c }
-        guard let validatorKind = ValidatorKind(rawValue: validator) else {
-            throw CLIError.input("unknown --validator '\(validator)': use real or heuristic")
-        }
-        let engine = Engine(
-            catalog: context.catalog,
-            client: wiring.client(clock: clock, faults: .init(rate: planning.simulateFaults)),
-            validator: wiring.validator(available: prepared.available, kind: validatorKind),
-            clock: clock, resilience: try wiring.resilience(journal: journal, clock: clock), config: engineConfig,
-            history: journal)
+        let engine = try wiring.journaledEngine(
+            journal: journal, clock: clock, available: prepared.available, validator: validator, faults: planning.simulateFaults)
         // Every event is journaled as it is emitted, before anyone else sees it.
         let sink = JournalSink(journal: journal)
         let handle = engine.start(prepared.plan, observer: { event, _ in sink.record(event) })

@@ -14,6 +14,20 @@ struct Wiring {
         serving == .simulated && !realtime ? VirtualClock() : SystemClock()
     }
 
+    /// The engine for a journaled command-line run (`run` and `resume` alike): the clients, the chosen
+    /// validator, breakers kept in the journal, the config's engine settings and the journal's history.
+    func journaledEngine(journal: Journal, clock: any RunClock, available: [ModelInfo], validator: String, faults: Double) throws -> Engine {
+        guard let kind = ValidatorKind(rawValue: validator) else {
+            throw CLIError.input("unknown --validator '\(validator)': use real or heuristic")
+        }
+        var config = context.loaded.engine
+        if let c = context.loaded.defaults.subtaskConcurrency { config.subtaskConcurrency = c }
+        return Engine(
+            catalog: context.catalog, client: client(clock: clock, faults: .init(rate: faults)),
+            validator: self.validator(available: available, kind: kind), clock: clock,
+            resilience: try resilience(journal: journal, clock: clock), config: config, history: journal)
+    }
+
     /// Breakers and rate limiters for a run. On real time, open breakers are kept in the journal across
     /// sessions (an open breaker stays open after a restart until its cool-down ends). Simulated time is
     /// a run's own, so simulated runs neither restore nor persist breakers.
