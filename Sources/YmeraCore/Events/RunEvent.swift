@@ -69,6 +69,10 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case runCancelled(RunEnded)
         /// A resumed run picks up: which steps were already done and are kept as they were.
         case runResumed(RunResumed)
+        /// Tool calling (MCP): a model asked for a call, the call returned, or it failed (classified).
+        case toolCalled(ToolCalled)
+        case toolReturned(ToolReturned)
+        case toolFailed(ToolFailed)
     }
 
     // MARK: payloads
@@ -309,6 +313,64 @@ public struct RunEvent: Sendable, Hashable, Codable {
         public var keptSteps: [String]
         public init(keptSteps: [String]) { self.keptSteps = keptSteps }
     }
+    public struct ToolCalled: Codable, Sendable, Hashable {
+        public var step: String
+        public var model: ModelID
+        public var callID: String
+        public var tool: String
+        public var server: String?
+        /// The arguments as the model sent them (JSON text, bounded and sanitized).
+        public var arguments: String
+        public init(step: String, model: ModelID, callID: String, tool: String, server: String? = nil, arguments: String) {
+            self.step = step
+            self.model = model
+            self.callID = callID
+            self.tool = tool
+            self.server = server
+            self.arguments = arguments
+        }
+    }
+    public struct ToolReturned: Codable, Sendable, Hashable {
+        public var step: String
+        public var callID: String
+        public var tool: String
+        public var server: String?
+        /// What the model was given: the result, bounded (`ToolLoopLimits.maxResultChars`) and sanitized.
+        public var content: String
+        /// Characters the tool returned before the bound (equal to `content.count` when nothing was cut).
+        public var originalChars: Int
+        /// The tool itself reported an error (the model sees it and may recover).
+        public var isError: Bool
+        public var durationMs: Int
+        public init(step: String, callID: String, tool: String, server: String? = nil, content: String, originalChars: Int, isError: Bool, durationMs: Int) {
+            self.step = step
+            self.callID = callID
+            self.tool = tool
+            self.server = server
+            self.content = content
+            self.originalChars = originalChars
+            self.isError = isError
+            self.durationMs = durationMs
+        }
+    }
+    public struct ToolFailed: Codable, Sendable, Hashable {
+        public var step: String
+        public var callID: String?
+        public var tool: String
+        public var server: String?
+        public var failure: ToolFailureClass
+        public var message: String
+        public var durationMs: Int
+        public init(step: String, callID: String?, tool: String, server: String? = nil, failure: ToolFailureClass, message: String, durationMs: Int) {
+            self.step = step
+            self.callID = callID
+            self.tool = tool
+            self.server = server
+            self.failure = failure
+            self.message = message
+            self.durationMs = durationMs
+        }
+    }
 }
 
 // MARK: - Flat JSON: {"run":…, "seq":…, "t_ms":…, "type":"step_started", …payload}
@@ -356,6 +418,9 @@ extension RunEvent {
         case "run_failed": kind = .runFailed(try RunEnded(from: decoder))
         case "run_cancelled": kind = .runCancelled(try RunEnded(from: decoder))
         case "run_resumed": kind = .runResumed(try RunResumed(from: decoder))
+        case "tool_called": kind = .toolCalled(try ToolCalled(from: decoder))
+        case "tool_returned": kind = .toolReturned(try ToolReturned(from: decoder))
+        case "tool_failed": kind = .toolFailed(try ToolFailed(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c, debugDescription: "unknown event type '\(type)'")
@@ -391,6 +456,9 @@ extension RunEvent {
         case .stepReset(let p): try p.encode(to: encoder)
         case .runFinished(let p), .runFailed(let p), .runCancelled(let p): try p.encode(to: encoder)
         case .runResumed(let p): try p.encode(to: encoder)
+        case .toolCalled(let p): try p.encode(to: encoder)
+        case .toolReturned(let p): try p.encode(to: encoder)
+        case .toolFailed(let p): try p.encode(to: encoder)
         }
     }
 }
@@ -422,6 +490,9 @@ extension RunEvent.Kind {
         case .runFailed: "run_failed"
         case .runCancelled: "run_cancelled"
         case .runResumed: "run_resumed"
+        case .toolCalled: "tool_called"
+        case .toolReturned: "tool_returned"
+        case .toolFailed: "tool_failed"
         }
     }
 
@@ -443,6 +514,9 @@ extension RunEvent.Kind {
         case .stepSkipped(let p): p.step
         case .modelSwapped(let p): p.step
         case .stepReset(let p): p.step
+        case .toolCalled(let p): p.step
+        case .toolReturned(let p): p.step
+        case .toolFailed(let p): p.step
         default: nil
         }
     }
