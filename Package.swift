@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         // C shim over libncursesw (Debian: libncursesw5-dev).
@@ -92,12 +93,22 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
+        // MCP: configured servers' tools for the phases (client), over stdio.
+        .target(
+            name: "YmeraMCP",
+            dependencies: [
+                "YmeraCore", "YmeraConfig",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Command line: wires the parts together.
         .executableTarget(
             name: "ymera",
             dependencies: [
                 "YmeraCore", "YmeraConfig", "YmeraProviders", "YmeraStore",
-                "YmeraQuality", "YmeraLocal", "YmeraTUI",
+                "YmeraQuality", "YmeraLocal", "YmeraTUI", "YmeraMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -123,6 +134,13 @@ let package = Package(
         // Golden screens, compared as text.
         .testTarget(name: "YmeraTUITests", dependencies: ["YmeraTUI", "YmeraCore"], exclude: ["Golden"]),
         // Drives the built `ymera` binary as a child process.
-        .testTarget(name: "ymeraCLITests", dependencies: ["ymera", "YmeraCore"]),
+        .testTarget(
+            name: "ymeraCLITests",
+            dependencies: ["ymera", "YmeraCore", "YmeraMCP", "YmeraConfig", .product(name: "MCP", package: "swift-sdk")]
+        ),
+        .testTarget(
+            name: "YmeraMCPTests",
+            dependencies: ["YmeraMCP", "YmeraCore", "YmeraConfig", .product(name: "MCP", package: "swift-sdk")]
+        ),
     ]
 )

@@ -20,6 +20,8 @@ public struct LoadedConfig: Sendable {
     public var breaker: CircuitBreaker.Config
     /// The files read, in order (later ones override earlier ones).
     public var sources: [String]
+    /// MCP servers from `[mcp.servers.NAME]`, in the order first declared.
+    public var mcpServers: [MCPServerConfig] = []
 }
 
 /// Reads the catalog shipped with YMERA, then the user's files, then `--config FILE`:
@@ -29,7 +31,7 @@ public struct LoadedConfig: Sendable {
 ///    `~/.config` when `XDG_CONFIG_HOME` is unset),
 /// 3. the file given with `--config`.
 ///
-/// Each may hold `[providers.ID]`, `[[models]]`, `[defaults]` and `[engine]`; later files add to or
+/// Each may hold `[providers.ID]`, `[[models]]`, `[defaults]`, `[engine]` and `[mcp.servers.NAME]`; later files add to or
 /// replace earlier entries. Every model gets a simulated twin `sim/NAME` unless it is local or simulated.
 public enum ConfigLoader {
     public static func load(configFile: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> LoadedConfig {
@@ -50,9 +52,10 @@ public enum ConfigLoader {
         var defaults = RunDefaults()
         var engine = EngineConfig()
         var modelOrigin: [ModelID: (ConfigDocument, String)] = [:]
+        var mcpServers: [MCPServerConfig] = []
         for doc in docs {
             let root = TableReader(doc: doc, path: "", value: doc.root)
-            try root.checkKeys(["providers", "models", "defaults", "engine"])
+            try root.checkKeys(["providers", "models", "defaults", "engine", "mcp"])
             if let p = try root.table("providers") {
                 for id in p.value.keys {
                     guard let t = try p.table(id) else { continue }
@@ -74,6 +77,7 @@ public enum ConfigLoader {
             }
             if let d = try root.table("defaults") { try readDefaults(d, into: &defaults) }
             if let e = try root.table("engine") { try readEngine(e, into: &engine) }
+            if let m = try root.table("mcp") { try readMCP(m, into: &mcpServers) }
         }
         // Every model must name a known provider.
         for model in models where providers[model.provider] == nil {
@@ -100,7 +104,9 @@ public enum ConfigLoader {
         }
         do {
             let catalog = try Catalog(providers: providerOrder.compactMap { providers[$0] }, models: models + twins)
-            return LoadedConfig(catalog: catalog, defaults: defaults, engine: engine, breaker: breakerConfig(from: docs), sources: docs.map(\.file))
+            return LoadedConfig(
+                catalog: catalog, defaults: defaults, engine: engine, breaker: breakerConfig(from: docs), sources: docs.map(\.file),
+                mcpServers: mcpServers)
         } catch {
             throw ConfigError(file: docs.last?.file ?? "catalog", line: nil, key: nil, message: "\(error)")
         }

@@ -1,2 +1,0 @@
-// Tests for YmeraConfig live in this folder.
-import Testing
