@@ -74,5 +74,15 @@ check "a 1 MB task runs to a summary" test "$(summary type < "$TMP/big.jsonl")" 
 check "models lists the catalog with availability" bash -c "\"$Y\" models | grep -q 'groq/llama-3.1-8b-instant.*no key (set GROQ_API_KEY)'"
 check "--version" bash -c "\"$Y\" --version | grep -qE '^[0-9]+\.[0-9]+'"
 
+init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}'
+out=$( (printf '%s\n' "$init" '{"jsonrpc":"2.0","method":"notifications/initialized"}' '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'; sleep 2) | timeout 60 "$Y" mcp --simulate 2>/dev/null)
+check "ymera mcp answers initialize and lists its tools over stdio (stdout is protocol only)" python3 -c '
+import json,sys
+lines=[json.loads(l) for l in sys.argv[1].splitlines() if l.strip()]
+r={m.get("id"):m for m in lines}
+assert r[1]["result"]["serverInfo"]["name"]=="ymera", r
+names=[t["name"] for t in r[2]["result"]["tools"]]
+assert {"plan_task","start_run","run_state","search_runs"}<=set(names), names' "$out"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

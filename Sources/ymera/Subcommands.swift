@@ -18,5 +18,6 @@ extension Ymera {
         ValidateCommand.self,
         LocalCommand.self,
         DoctorCommand.self,
+        MCPCommand.self,
     ]
 }
