@@ -58,11 +58,24 @@ final class StderrTail: Sendable {
 /// Spawns a configured server as a child process and speaks MCP over its stdin/stdout. Stopping closes
 /// its stdin, then sends SIGTERM, then SIGKILL after a grace; Foundation's `Process` reaps it.
 public struct ProcessLauncher: MCPServerLauncher {
+    /// The environment every server starts with (its `env` table is added on top).
     public var environment: [String: String]
     /// Time between closing stdin / SIGTERM and the next, harder step.
     public var graceMs: Int64
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, graceMs: Int64 = 1_000) {
+    /// Variables a server inherits from YMERA's environment; everything else (provider API keys among
+    /// them) stays out unless the server's `env` table names it.
+    public static let inheritedVariables: Set<String> = [
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ",
+        "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR",
+    ]
+
+    /// The part of `environment` a server inherits (`inheritedVariables`).
+    public static func inherited(from environment: [String: String]) -> [String: String] {
+        environment.filter { inheritedVariables.contains($0.key) }
+    }
+
+    public init(environment: [String: String] = ProcessLauncher.inherited(from: ProcessInfo.processInfo.environment), graceMs: Int64 = 1_000) {
         self.environment = environment
         self.graceMs = graceMs
     }

@@ -229,3 +229,20 @@ struct MCPToolHostTests {
         #expect(log.stoppedNames.count == 4)
     }
 }
+
+@Suite("MCP server processes")
+struct ProcessLauncherTests {
+    @Test("a server inherits a minimal environment: provider keys stay out")
+    func environment() {
+        let env = ProcessLauncher.inherited(from: ["PATH": "/bin", "HOME": "/h", "GROQ_API_KEY": "gsk_secret", "OPENAI_API_KEY": "sk-x", "LANG": "C.UTF-8"])
+        #expect(env == ["PATH": "/bin", "HOME": "/h", "LANG": "C.UTF-8"])
+    }
+
+    @Test("commands resolve through PATH or as paths; missing ones do not")
+    func resolve() {
+        #expect(ProcessLauncher.resolve("sh", path: "/nonexistent:/bin:/usr/bin") != nil)
+        #expect(ProcessLauncher.resolve("/bin/sh", path: "") == "/bin/sh")
+        #expect(ProcessLauncher.resolve("ymera-no-such-tool", path: "/bin:/usr/bin") == nil)
+        #expect(ProcessLauncher.resolve("./nope/sh", path: "/bin") == nil)
+    }
+}

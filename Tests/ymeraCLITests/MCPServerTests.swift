@@ -168,3 +168,74 @@ struct MCPServerTests {
         }
     }
 }
+
+/// A minimal MCP server as a real child process (python3): answers the handshake and `tools/list`,
+/// echoes with `echo`, exits in the middle of a `crash` call, and never answers `hang`.
+@Suite("MCP tool host against a real child process", .serialized)
+struct MCPProcessFailureTests {
+    static let python: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    static let script = #"""
+        import json, sys, time
+        def send(obj):
+            sys.stdout.write(json.dumps(obj) + "\n"); sys.stdout.flush()
+        for line in sys.stdin:
+            msg = json.loads(line)
+            mid, method = msg.get("id"), msg.get("method")
+            if method == "initialize":
+                send({"jsonrpc": "2.0", "id": mid, "result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "py", "version": "1"}}})
+            elif method == "tools/list":
+                tools = [{"name": n, "description": n, "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}} for n in ("echo", "crash", "hang")]
+                send({"jsonrpc": "2.0", "id": mid, "result": {"tools": tools}})
+            elif method == "tools/call":
+                name = msg["params"]["name"]
+                if name == "crash":
+                    sys.stderr.write("fatal: out of cheese\n"); sys.stderr.flush(); sys.exit(7)
+                if name == "hang":
+                    time.sleep(3600)
+                send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "py echo: " + msg["params"].get("arguments", {}).get("text", "")}]}})
+        """#
+
+    func host(callTimeoutMs: Int64) throws -> MCPToolHost {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ymera-mcp-py-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("server.py")
+        try Self.script.write(to: file, atomically: true, encoding: .utf8)
+        let config = MCPServerConfig(name: "py", command: try #require(Self.python), args: ["-u", file.path], callTimeoutMs: callTimeoutMs, startupTimeoutMs: 30_000)
+        return MCPToolHost(servers: [config])
+    }
+
+    let ctx = ToolContext(runID: "r1", stepID: "research", phase: .research)
+
+    @Test("a server process that exits mid-call is server_crashed at once (not after the call's limit), with its stderr", .enabled(if: python != nil))
+    func crashMidCall() async throws {
+        let host = try host(callTimeoutMs: 600_000)
+        let tools = try await host.tools(for: .research, runID: "r1")
+        #expect(tools.map(\.name) == ["py__echo", "py__crash", "py__hang"])
+        let ok = try await host.call(ToolCall(id: "c1", name: "py__echo", argumentsJSON: #"{"text":"hi"}"#), context: ctx, timeoutMs: 600_000)
+        #expect(ok.content == "py echo: hi")
+        do {
+            _ = try await host.call(ToolCall(id: "c2", name: "py__crash", argumentsJSON: "{}"), context: ctx, timeoutMs: 600_000)
+            Issue.record("the crash was not noticed")
+        } catch let f as ToolFailure {
+            #expect(f.failureClass == .serverCrashed)
+            #expect(f.server == "py")
+        }
+        await host.endRun("r1")
+    }
+
+    @Test("a server process that never answers is a timeout; endRun then stops it", .enabled(if: python != nil))
+    func hangThenStop() async throws {
+        let host = try host(callTimeoutMs: 300)
+        _ = try await host.tools(for: .research, runID: "r1")
+        do {
+            _ = try await host.call(ToolCall(id: "c1", name: "py__hang", argumentsJSON: "{}"), context: ctx, timeoutMs: 600_000)
+            Issue.record("the hang was not cut")
+        } catch let f as ToolFailure {
+            #expect(f.failureClass == .timeout)
+        }
+        await host.endRun("r1")
+        #expect(await host.runIDs().isEmpty)
+    }
+}
