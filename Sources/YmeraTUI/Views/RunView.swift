@@ -298,7 +298,28 @@ public enum RunView {
             pos = sp.offset
         }
         out += Wrap.lines(Sanitizer.clean(String(text[idx...])), width: width).map { ($0, false) }
-        if out.count == 1 && out[0].0.isEmpty { return [] }
+        if out.count == 1 && out[0].0.isEmpty { out = [] }
+        return toolLines(s) + out
+    }
+
+    /// One marker line per tool call of the step (the latest 20): tool, status, duration, result size.
+    static func toolLines(_ s: StepState) -> [(String, Bool)] {
+        let calls = s.toolCalls.suffix(20)
+        var out: [(String, Bool)] = []
+        if s.toolCalls.count > calls.count { out.append(("⚙ \(s.toolCalls.count - calls.count) earlier tool calls", true)) }
+        for call in calls {
+            let status: String = switch call.status {
+            case .running: "running…"
+            case .ok: "ok"
+            case .toolError: "tool error"
+            case .failed: "failed (\(call.failure?.rawValue ?? "?"))"
+            }
+            var parts = ["⚙ tool \(call.tool)" + (call.server.map { " (\($0))" } ?? ""), status]
+            if let d = call.durationMs { parts.append(Fmt.duration(d)) }
+            if let n = call.resultChars { parts.append("\(n) chars") }
+            if call.status == .failed, let m = call.message { parts.append(String(m.prefix(120))) }
+            out.append((Sanitizer.line(parts.joined(separator: " · ")), true))
+        }
         return out
     }
 
