@@ -92,6 +92,28 @@ final class ToolHungryClient: ModelClient, Sendable {
     }
 }
 
+/// A client whose answer per request is a list of events, optionally ending in a failure.
+final class EventScriptClient: ModelClient, Sendable {
+    let clock: any RunClock
+    let script: @Sendable (ModelID, ModelRequest) -> ([ModelStreamEvent], ModelFailure?)
+    init(clock: any RunClock, script: @escaping @Sendable (ModelID, ModelRequest) -> ([ModelStreamEvent], ModelFailure?)) {
+        self.clock = clock
+        self.script = script
+    }
+    func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
+        let (events, failure) = script(request.model.id, request)
+        let next = Mutex(0)
+        let clock = self.clock
+        return AsyncThrowingStream(unfolding: {
+            let i = next.withLock { v -> Int in defer { v += 1 }; return v }
+            try await clock.sleep(ms: 10)
+            if i < events.count { return events[i] }
+            if i == events.count, let failure { throw failure }
+            return nil
+        })
+    }
+}
+
 @Suite("Engine: tool calling")
 struct EngineToolTests {
     func generationPlan() -> RunPlan {
@@ -223,6 +245,50 @@ struct EngineToolTests {
         #expect(final.steps["generation"]?.output == "final answer")
         let usages = kinds(events) { if case .usage(let p) = $0, p.step == "generation" { p } else { nil } }
         #expect(usages.count == 5, "every request of the loop is billed")
+    }
+
+    @Test func fallbackAfterACutContinuesAndRestartsTheToolLoop() async throws {
+        let clock = VirtualClock()
+        let host = TestToolHost(.answer("facts"))
+        let client = RecordingClient(EventScriptClient(clock: clock) { model, req in
+            let hasResult = req.messages.contains { $0.role == .tool }
+            if !req.tools.isEmpty && !hasResult {
+                return ([.toolCall(ToolCall(id: "c-\(model.rawValue)", name: "search", argumentsJSON: "{}")), .finished(.toolCalls)], nil)
+            }
+            if model == "sim/coder" {
+                return ([.delta("Before the cut. ")], ModelFailure(.overloaded, "529 overloaded", httpStatus: 529))
+            }
+            let continued = req.messages.contains { $0.role == .assistant && $0.content == "Before the cut. " }
+            return ([.delta(continued ? "after the splice" : "WRONG"), .finished(.stop)], nil)
+        })
+        let (events, final) = await (try toolEngine(client, clock: clock, host: host)).collect(generationPlan())
+        #expect(final.status == .succeeded)
+        #expect(final.steps["generation"]?.output == "Before the cut. after the splice")
+        let fb = try #require(kinds(events) { if case .fallbackTaken(let f) = $0 { f } else { nil } }.first)
+        #expect(fb.mode == .continue && fb.spliceAt == 16)
+        // The new model ran its own tool loop, with the continuation prompt and the tool result.
+        #expect(host.received.withLock { $0.map(\.id) } == ["c-sim/coder", "c-sim/smart"])
+        let last = try #require(client.all.last)
+        #expect(last.model.id == "sim/smart" && last.messages.contains { $0.role == .tool && $0.content == "facts" })
+        #expect(last.messages.contains { $0.content.hasPrefix("Your previous answer was cut off") })
+        #expect(final.steps["generation"]?.toolCalls.count == 2)
+    }
+
+    @Test func unknownToolAndBadArgumentsAreClassified() async throws {
+        for (name, args, expected) in [("nope", "{}", ToolFailureClass.unknownTool), ("search", "[1,2]", .badArguments), ("search", "{\"q\":", .badArguments)] {
+            let clock = VirtualClock()
+            let host = TestToolHost(.answer("x"))
+            let client = EventScriptClient(clock: clock) { _, req in
+                req.tools.isEmpty ? ([.delta("plain answer"), .finished(.stop)], nil)
+                    : ([.toolCall(ToolCall(id: "c1", name: name, argumentsJSON: args)), .finished(.toolCalls)], nil)
+            }
+            let (events, final) = await (try toolEngine(client, clock: clock, host: host)).collect(generationPlan())
+            #expect(final.status == .succeeded)
+            let failed = kinds(events) { if case .toolFailed(let p) = $0 { p } else { nil } }
+            #expect(failed.map(\.failure) == [expected], "\(name) \(args)")
+            #expect(host.received.withLock { $0.isEmpty }, "the host is not called")
+            #expect(final.steps["generation"]?.output == "plain answer")
+        }
     }
 
     @Test func longResultIsCutAndEscapesAreStripped() async throws {
