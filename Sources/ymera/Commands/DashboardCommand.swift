@@ -127,7 +127,7 @@ final class EngineDashboardBackend: DashboardBackend {
         engine = Engine(
             catalog: context.catalog, client: wiring.client(clock: clock, faults: .init(rate: faults), timeScale: pace),
             validator: wiring.validator(available: models, kind: .real), clock: clock, resilience: resilience,
-            config: config, history: learning)
+            config: config, history: learning, tools: wiring.toolHost())
     }
 
     func models() async -> [ModelStatus] {

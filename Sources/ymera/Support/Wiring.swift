@@ -1,6 +1,7 @@
 import Foundation
 import YmeraConfig
 import YmeraCore
+import YmeraMCP
 import YmeraProviders
 import YmeraQuality
 import YmeraStore
@@ -25,7 +26,13 @@ struct Wiring {
         return Engine(
             catalog: context.catalog, client: client(clock: clock, faults: .init(rate: faults)),
             validator: self.validator(available: available, kind: kind), clock: clock,
-            resilience: try resilience(journal: journal, clock: clock), config: config, history: journal)
+            resilience: try resilience(journal: journal, clock: clock), config: config, history: journal, tools: toolHost())
+    }
+
+    /// The config's MCP servers as the run's tool host (nil when none are declared): started on demand by
+    /// the phases that may use them, stopped when the run ends.
+    func toolHost() -> (any ToolHost)? {
+        context.loaded.mcpServers.isEmpty ? nil : MCPToolHost(servers: context.loaded.mcpServers)
     }
 
     /// Breakers and rate limiters for a run. On real time, open breakers are kept in the journal across
