@@ -84,5 +84,15 @@ assert r[1]["result"]["serverInfo"]["name"]=="ymera", r
 names=[t["name"] for t in r[2]["result"]["tools"]]
 assert {"plan_task","start_run","run_state","search_runs"}<=set(names), names' "$out"
 
+printf '[mcp.servers.ymera]\ncommand = "%s"\nargs = ["mcp", "--simulate", "--validator", "heuristic", "--data-dir", "%s"]\n' "$(cd "$(dirname "$Y")" && pwd)/$(basename "$Y")" "$TMP/inner" > "$TMP/mcp.toml"
+timeout 120 "$Y" run "Write a Python function that parses ISO dates" --json --seed 3 --config "$TMP/mcp.toml" > "$TMP/mcp.jsonl" 2>/dev/null
+check "a run with an MCP server in the config calls its tool and journals the call and the result" python3 -c '
+import json,sys
+ev=[json.loads(l) for l in open(sys.argv[1])]
+t=[e["type"] for e in ev]
+assert "tool_called" in t and "tool_returned" in t, t
+r=[e for e in ev if e["type"]=="tool_returned"][0]
+assert r["tool"].startswith("ymera__") and not r["is_error"], r
+assert ev[-1]["type"]=="summary" and ev[-1]["status"]=="succeeded", ev[-1]' "$TMP/mcp.jsonl"
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
