@@ -105,7 +105,7 @@ public struct ProcessLauncher: MCPServerLauncher {
             onExit("MCP server '\(name)' \(how)")
         }
         do {
-            try process.run()
+            try await Self.runWithDefaultSignalMask(process)
         } catch {
             errors.fileHandleForReading.readabilityHandler = nil
             throw ToolFailure(.serverUnavailable, "MCP server '\(server.name)': could not start '\(exe)': \(error.localizedDescription)", server: server.name)
@@ -124,6 +124,12 @@ public struct ProcessLauncher: MCPServerLauncher {
         let process: Process
         let toServer: Pipe, fromServer: Pipe, errors: Pipe
         private let stopped = Mutex(false)
+
+        /// A `Process` handed to the spawning thread.
+        final class Box: @unchecked Sendable {
+            let process: Process
+            init(_ process: Process) { self.process = process }
+        }
         init(process: Process, toServer: Pipe, fromServer: Pipe, errors: Pipe) {
             self.process = process
             self.toServer = toServer
@@ -147,6 +153,27 @@ public struct ProcessLauncher: MCPServerLauncher {
             try? await Task.sleep(for: .milliseconds(30))
             try? fromServer.fileHandleForReading.close()
             try? errors.fileHandleForReading.close()
+        }
+    }
+
+    /// Starts `process` from a fresh thread whose signal mask is empty. A child inherits the mask of the
+    /// thread that spawns it, and the concurrency runtime's threads block nearly every signal: a server
+    /// started from one would never see SIGTERM (only SIGKILL would stop it).
+    static func runWithDefaultSignalMask(_ process: Process) async throws {
+        let box = Child.Box(process)
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                var empty = sigset_t()
+                sigemptyset(&empty)
+                pthread_sigmask(SIG_SETMASK, &empty, nil)
+                do {
+                    try box.process.run()
+                    c.resume()
+                } catch {
+                    c.resume(throwing: error)
+                }
+            }
+            thread.start()
         }
     }
 

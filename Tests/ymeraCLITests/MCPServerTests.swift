@@ -177,7 +177,11 @@ struct MCPProcessFailureTests {
         .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 
     static let script = #"""
-        import json, sys, time
+        import json, os, signal, sys, time
+        def on_term(*_):
+            open(os.environ["YMERA_TEST_MARK"], "w").write("terminated")
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, on_term)
         def send(obj):
             sys.stdout.write(json.dumps(obj) + "\n"); sys.stdout.flush()
         for line in sys.stdin:
@@ -197,12 +201,16 @@ struct MCPProcessFailureTests {
                 send({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "py echo: " + msg["params"].get("arguments", {}).get("text", "")}]}})
         """#
 
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ymera-mcp-py-\(UUID().uuidString)")
+    var mark: URL { dir.appendingPathComponent("terminated") }
+
     func host(callTimeoutMs: Int64) throws -> MCPToolHost {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ymera-mcp-py-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let file = dir.appendingPathComponent("server.py")
         try Self.script.write(to: file, atomically: true, encoding: .utf8)
-        let config = MCPServerConfig(name: "py", command: try #require(Self.python), args: ["-u", file.path], callTimeoutMs: callTimeoutMs, startupTimeoutMs: 30_000)
+        let config = MCPServerConfig(
+            name: "py", command: try #require(Self.python), args: ["-u", file.path], env: ["YMERA_TEST_MARK": mark.path],
+            callTimeoutMs: callTimeoutMs, startupTimeoutMs: 30_000)
         return MCPToolHost(servers: [config])
     }
 
@@ -225,7 +233,7 @@ struct MCPProcessFailureTests {
         await host.endRun("r1")
     }
 
-    @Test("a server process that never answers is a timeout; endRun then stops it", .enabled(if: python != nil))
+    @Test("a server process that never answers is a timeout; endRun then stops it with SIGTERM", .enabled(if: python != nil))
     func hangThenStop() async throws {
         let host = try host(callTimeoutMs: 300)
         _ = try await host.tools(for: .research, runID: "r1")
@@ -237,5 +245,9 @@ struct MCPProcessFailureTests {
         }
         await host.endRun("r1")
         #expect(await host.runIDs().isEmpty)
+        // SIGTERM reached it (its handler ran): servers are spawned with an empty signal mask, not the
+        // runtime thread's, which blocks SIGTERM and would leave only SIGKILL.
+        #expect(FileManager.default.fileExists(atPath: mark.path))
+        try? FileManager.default.removeItem(at: dir)
     }
 }
