@@ -32,6 +32,8 @@ public actor MCPToolHost: ToolHost {
         var routes: [String: Route] = [:]
         /// Specs per server, in the server's order, once listed.
         var specs: [String: [ToolSpec]] = [:]
+        /// Servers whose failure was already reported to the engine.
+        var reported: Set<String> = []
     }
 
     public init(servers: [MCPServerConfig], launcher: any MCPServerLauncher = ProcessLauncher(), maxResultChars: Int = 64_000) {
@@ -55,28 +57,52 @@ public actor MCPToolHost: ToolHost {
             return s
         }
         runs[runID] = run
-        // Start the phase's servers together; the first failure is the answer.
-        let listed: [(String, [Tool])] = try await withThrowingTaskGroup(of: (String, [Tool]).self) { group in
+        // Start the phase's servers together.
+        let outcomes: [(String, Result<[Tool], ToolFailure>)] = await withTaskGroup(of: (String, Result<[Tool], ToolFailure>).self) { group in
             for s in sessions {
-                group.addTask { (s.config.name, try await s.start()) }
+                group.addTask {
+                    let name = s.config.name
+                    do {
+                        return (name, .success(try await s.start()))
+                    } catch let f as ToolFailure {
+                        return (name, .failure(f))
+                    } catch {
+                        return (name, .failure(ToolFailure(.serverUnavailable, "MCP server '\(name)': \(Bounded.oneLine("\(error)", max: 300))", server: name)))
+                    }
+                }
             }
-            var out: [(String, [Tool])] = []
-            for try await item in group { out.append(item) }
+            var out: [(String, Result<[Tool], ToolFailure>)] = []
+            for await item in group { out.append(item) }
             return out
         }
+        try Task.checkCancellation()
         guard var current = runs[runID] else { return [] }  // the run ended meanwhile
-        for cfg in wanted where current.specs[cfg.name] == nil {
-            guard let tools = listed.first(where: { $0.0 == cfg.name })?.1 else { continue }
-            var specs: [ToolSpec] = []
-            for tool in tools {
-                let name = Self.uniqueName(server: cfg.name, tool: tool.name, taken: current.routes)
-                current.routes[name] = Route(server: cfg.name, tool: tool.name)
-                specs.append(ToolSpec(name: name, description: Self.describe(tool, server: cfg.name), inputSchemaJSON: Self.schemaJSON(tool.inputSchema), server: cfg.name))
+        var fresh: [ToolFailure] = []
+        for cfg in wanted {
+            guard let outcome = outcomes.first(where: { $0.0 == cfg.name })?.1 else { continue }
+            switch outcome {
+            case .failure(let f):
+                if current.reported.insert(cfg.name).inserted { fresh.append(f) }
+            case .success(let tools):
+                guard current.specs[cfg.name] == nil else { continue }
+                var specs: [ToolSpec] = []
+                for tool in tools {
+                    let name = Self.uniqueName(server: cfg.name, tool: tool.name, taken: current.routes)
+                    current.routes[name] = Route(server: cfg.name, tool: tool.name)
+                    specs.append(ToolSpec(name: name, description: Self.describe(tool, server: cfg.name), inputSchemaJSON: Self.schemaJSON(tool.inputSchema), server: cfg.name))
+                }
+                current.specs[cfg.name] = specs
             }
-            current.specs[cfg.name] = specs
         }
         runs[runID] = current
-        return wanted.flatMap { current.specs[$0.name] ?? [] }
+        // A server's failure is reported once (the engine records it); after that the phase gets the
+        // other servers' tools, and the failed one is not restarted within the run.
+        if var first = fresh.first {
+            if fresh.count > 1 { first.message += " (also failing: \(fresh.dropFirst().compactMap(\.server).joined(separator: ", ")))" }
+            throw first
+        }
+        let healthy = Set(outcomes.compactMap { name, outcome in (try? outcome.get()) != nil ? name : nil })
+        return wanted.filter { healthy.contains($0.name) }.flatMap { current.specs[$0.name] ?? [] }
     }
 
     public func call(_ call: ToolCall, context: ToolContext, timeoutMs: Int64) async throws -> ToolResult {
@@ -93,6 +119,10 @@ public actor MCPToolHost: ToolHost {
         do {
             result = try await session.call(tool: route.tool, arguments: arguments, stepKey: context.stepID, timeoutMs: timeoutMs)
         } catch let f as ToolFailure {
+            // The call's failure is reported by the engine; a server-level one ends the server for the run.
+            if [.serverCrashed, .protocolError, .serverUnavailable].contains(f.failureClass) {
+                runs[context.runID]?.reported.insert(route.server)
+            }
             throw f
         } catch is CancellationError {
             throw CancellationError()

@@ -113,8 +113,9 @@ struct MCPToolHostTests {
             _ = try await host.call(ToolCall(id: "c2", name: "files__echo", argumentsJSON: "{}"), context: context("r1"), timeoutMs: 600_000)
         }
         #expect(again?.failureClass == .serverCrashed)
-        let tools = await toolFailure { _ = try await host.tools(for: .research, runID: "r1") }
-        #expect(tools?.failureClass == .serverCrashed, "a crashed server is not restarted within the run")
+        let tools = try await host.tools(for: .research, runID: "r1")
+        #expect(tools.isEmpty, "a crashed server's tools are no longer offered (its failure was reported with the call)")
+        #expect(log.startedNames == ["files"], "a crashed server is not restarted within the run")
         await host.endRun("r1")
     }
 
@@ -167,6 +168,25 @@ struct MCPToolHostTests {
         let f = await toolFailure { _ = try await host.tools(for: .generation, runID: "r1") }
         #expect(f?.failureClass == .serverUnavailable)
         #expect(f?.message.contains("gone") == true)
+    }
+
+    @Test("a server that cannot start is reported once; then the phase gets the other servers' tools")
+    func oneBrokenServer() async throws {
+        let good = testLauncher()
+        let launcher = ClosureLauncher { config in
+            if config.name == "broken" { throw ToolFailure(.serverUnavailable, "MCP server 'broken': command 'nope' was not found", server: "broken") }
+            return try await good.launch(config) { _ in }
+        }
+        let host = MCPToolHost(servers: [server("files"), server("broken")], launcher: launcher)
+        let first = await toolFailure { _ = try await host.tools(for: .research, runID: "r1") }
+        #expect(first?.failureClass == .serverUnavailable)
+        #expect(first?.server == "broken")
+        let second = try await host.tools(for: .research, runID: "r1")
+        #expect(second.contains { $0.name == "files__echo" })
+        #expect(!second.contains { $0.server == "broken" })
+        let r = try await host.call(ToolCall(id: "c1", name: "files__echo", argumentsJSON: #"{"text":"ok"}"#), context: context("r1"), timeoutMs: 5_000)
+        #expect(r.content == "echo: ok")
+        await host.endRun("r1")
     }
 
     @Test("unknown tools, bad arguments and spent call limits are classified")
