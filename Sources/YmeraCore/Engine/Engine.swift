@@ -49,12 +49,16 @@ public final class Engine: Sendable {
     let clock: any RunClock
     let history: (any ExecutionHistory)?
     let logger: Logger
+    /// Where generation and refinement write their files (nil: outputs stay text only).
+    let workspace: (any RunWorkspace)?
 
     public init(
         catalog: Catalog, client: any ModelClient, validator: any QualityValidator = HeuristicValidator(),
         clock: any RunClock = SystemClock(), resilience: ResilienceRegistry? = nil, config: EngineConfig = EngineConfig(),
-        history: (any ExecutionHistory)? = nil, logger: Logger = Logger(label: "ymera.engine")
+        history: (any ExecutionHistory)? = nil, logger: Logger = Logger(label: "ymera.engine"),
+        workspace: (any RunWorkspace)? = nil
     ) {
+        self.workspace = workspace
         self.catalog = catalog
         self.client = client
         self.validator = validator
@@ -512,6 +516,7 @@ final class RunExecution: Sendable {
         results.sort { $0.3 == $1.3 ? $0.0 < $1.0 : $0.3 > $1.3 }
         let best = results[0]
         emit(.candidateChosen(.init(step: step.id, chosen: best.0, scores: Dictionary(uniqueKeysWithValues: results.map { ($0.0, $0.3.rounded(places: 3)) }))))
+        _ = workspaceFiles(stepID: step.id, step: step, output: best.1, model: best.2)
         emit(.stepDone(.init(step: step.id, model: best.2, outputChars: best.1.count)))
         return true
     }
@@ -565,6 +570,7 @@ final class RunExecution: Sendable {
                                 emit(.stepFailed(.init(step: childID, errorClass: f.errorClass, reason: f.message)))
                                 return (sid, false)
                             case .success(let (out, model)):
+                                _ = workspaceFiles(stepID: childID, step: current, output: out, model: model)
                                 emit(.stepDone(.init(step: childID, model: model, outputChars: out.count)))
                                 return (sid, true)
                             }
@@ -623,11 +629,12 @@ final class RunExecution: Sendable {
     // MARK: quality
 
     func score(stepID: String, step: PlanStep, output: String, model: ModelID) async -> QualityReport? {
+        let files = workspaceFiles(stepID: stepID, step: step, output: output, model: model)
         guard engine.config.validateSteps else { return nil }
         let plan = m.withLock { $0.plan }
         let report = await engine.validator.evaluate(ValidationInput(
             task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
-            requirements: requirements(for: stepID), threshold: plan.qualityThreshold))
+            requirements: requirements(for: stepID), threshold: plan.qualityThreshold, files: files))
         emit(.qualityScored(.init(step: stepID, model: model, report: report)))
         return report
     }
@@ -651,7 +658,44 @@ final class RunExecution: Sendable {
             report = r2
             if r2.score >= best.score { best = (refined, used, r2.score) }
         }
-        return (best.output, best.model, refinements > 0 && best.output == output && best.model == model)
+        let keptEarlier = refinements > 0 && best.output == output && best.model == model
+        if keptEarlier {
+            // The refinement's files were written to be scored; the kept output's files are final again.
+            _ = workspaceFiles(stepID: stepID, step: step, output: output, model: model)
+        }
+        return (best.output, best.model, keptEarlier)
+    }
+
+    /// The workspace's files to score a step against. A top-level generation or refinement step's
+    /// output is applied first (its named files become new versions, authored by the step, its phase
+    /// and `model`; refused names are reported), so the score refers to the files as written; a
+    /// validation step reads the files as they stand. A subtask's files are applied as it finishes
+    /// (its own model is their author); candidates are not applied, the kept one is. Empty without a
+    /// workspace, and for subtasks and candidates.
+    func workspaceFiles(stepID: String, step: PlanStep, output: String, model: ModelID) -> [WorkspaceFile] {
+        guard let workspace = engine.workspace else { return [] }
+        let runID = m.withLock { $0.plan.runID }
+        let topLevel = !stepID.contains("/") && !stepID.contains("#")
+        // A decomposed step's files were applied subtask by subtask.
+        let appliedBySubtasks = topLevel && step.decompose && step.candidates.isEmpty
+        if !stepID.contains("#") && !appliedBySubtasks && (step.phase == .generation || step.phase == .refinement) {
+            let author = FileAuthor(step: stepID, phase: step.phase, model: model)
+            do {
+                let change = try workspace.apply(output, runID: runID, author: author)
+                if !change.isEmpty {
+                    emit(.filesWritten(.init(step: stepID, phase: step.phase, model: model, files: change.written, refused: change.refused)))
+                }
+            } catch {
+                emit(.filesWritten(.init(step: stepID, phase: step.phase, model: model, files: [], error: "\(error)")))
+            }
+            if !topLevel { return [] }
+        } else if !(topLevel && (step.phase == .validation || appliedBySubtasks)) {
+            return []
+        }
+        do { return try workspace.files(runID: runID) } catch {
+            engine.logger.warning("could not read the workspace of \(runID): \(error)")
+            return []
+        }
     }
 
     func resilienceAllows(_ model: ModelID) -> Bool { engine.resilience.peek(model, nowMs: nowMs) == nil }

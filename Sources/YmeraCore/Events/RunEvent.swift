@@ -69,6 +69,8 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case runCancelled(RunEnded)
         /// A resumed run picks up: which steps were already done and are kept as they were.
         case runResumed(RunResumed)
+        /// A generation or refinement step's files were written to the run's workspace (or refused).
+        case filesWritten(FilesWritten)
     }
 
     // MARK: payloads
@@ -309,6 +311,26 @@ public struct RunEvent: Sendable, Hashable, Codable {
         public var keptSteps: [String]
         public init(keptSteps: [String]) { self.keptSteps = keptSteps }
     }
+    public struct FilesWritten: Codable, Sendable, Hashable {
+        /// The step whose output named the files (the author of the new versions).
+        public var step: String
+        public var phase: Phase
+        public var model: ModelID
+        /// New versions, in the order the output named them.
+        public var files: [WrittenFile]
+        /// Names not written, each with why (never written anywhere).
+        public var refused: [RefusedFile]
+        /// The workspace itself failed (cannot be opened or written); nothing was written.
+        public var error: String?
+        public init(step: String, phase: Phase, model: ModelID, files: [WrittenFile], refused: [RefusedFile] = [], error: String? = nil) {
+            self.step = step
+            self.phase = phase
+            self.model = model
+            self.files = files
+            self.refused = refused
+            self.error = error
+        }
+    }
 }
 
 // MARK: - Flat JSON: {"run":…, "seq":…, "t_ms":…, "type":"step_started", …payload}
@@ -356,6 +378,7 @@ extension RunEvent {
         case "run_failed": kind = .runFailed(try RunEnded(from: decoder))
         case "run_cancelled": kind = .runCancelled(try RunEnded(from: decoder))
         case "run_resumed": kind = .runResumed(try RunResumed(from: decoder))
+        case "files_written": kind = .filesWritten(try FilesWritten(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c, debugDescription: "unknown event type '\(type)'")
@@ -391,6 +414,7 @@ extension RunEvent {
         case .stepReset(let p): try p.encode(to: encoder)
         case .runFinished(let p), .runFailed(let p), .runCancelled(let p): try p.encode(to: encoder)
         case .runResumed(let p): try p.encode(to: encoder)
+        case .filesWritten(let p): try p.encode(to: encoder)
         }
     }
 }
@@ -422,6 +446,7 @@ extension RunEvent.Kind {
         case .runFailed: "run_failed"
         case .runCancelled: "run_cancelled"
         case .runResumed: "run_resumed"
+        case .filesWritten: "files_written"
         }
     }
 
@@ -443,6 +468,7 @@ extension RunEvent.Kind {
         case .stepSkipped(let p): p.step
         case .modelSwapped(let p): p.step
         case .stepReset(let p): p.step
+        case .filesWritten(let p): p.step
         default: nil
         }
     }

@@ -61,7 +61,9 @@ public struct SimulatedProvider: ModelClient {
         let isRefinement = request.messages.last?.content.hasPrefix("This answer scored") == true
         let text = SimulatedText.generate(
             phase: ctx.phase, taskType: ctx.taskType, task: task, subtask: subtask, stepID: ctx.stepID,
-            model: request.model, continuation: isContinuation, refinement: isRefinement, rng: &rng)
+            model: request.model, continuation: isContinuation, refinement: isRefinement,
+            previousFiles: SimulatedText.fileNames(in: request.messages.filter { $0.role != .system }.map(\.content).joined(separator: "\n")),
+            rng: &rng)
         let tokens = SimulatedText.tokenize(text)
         let index = attempts.next(ctx.runID)
         var runRNG = SplitMix64(seed: SplitMix64.derive(ctx.seed, "faults"))
