@@ -62,6 +62,26 @@ import YmeraCore
         #expect(a.runs["r-golden"]?.showFiles == false)
     }
 
+    @Test func aFileIsAskedForOnceAndAReplayShowsTheVersionAtItsCursor() async {
+        let evs = await Fixtures.events()
+        var a = Fixtures.app(width: 80, height: 24)
+        _ = a.reduce(.runLoaded("r-golden", evs))
+        #expect(a.reduce(.key(.char("w"))) == [.loadFile(runID: "r-golden", path: "app.py", version: 2)])
+        // While that answer is on its way, other keys and event batches do not ask again.
+        #expect(a.reduce(.key(.char("f"))).isEmpty)
+        #expect(a.reduce(.tick(nowMs: 5)).isEmpty)
+        _ = a.reduce(.fileLoaded(runID: "r-golden", path: "app.py", version: 2, content: "v2\n", error: nil))
+        // Back in the replay, before the refinement: app.py is at version 1, which is loaded.
+        let refinedAt = evs.firstIndex { if case .filesWritten(let p) = $0.kind { p.step == "refinement" } else { false } }!
+        var fx: [Effect] = []
+        for _ in 0..<(evs.count - refinedAt) { fx += a.reduce(.key(.char("["))) }
+        #expect(a.runs["r-golden"]?.state.files["app.py"]?.version == 1)
+        #expect(fx == [.loadFile(runID: "r-golden", path: "app.py", version: 1)])
+        await FilesViewTests.serve(fx, into: &a)
+        #expect(a.runs["r-golden"]?.openFile?.version == 1)
+        #expect(a.runs["r-golden"]?.openFile?.lines.first == "from models import Todo")
+    }
+
     @Test func longContentIsBoundedAndScrolls() async {
         var a = await Self.filesApp(width: 80, height: 24)
         let long = (1...20_000).map { "line \($0)" }.joined(separator: "\n")

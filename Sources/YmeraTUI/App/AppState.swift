@@ -44,6 +44,8 @@ public struct RunEntry: Sendable {
     public var fileScroll = 0
     /// The selected file's content as loaded (sanitized and bounded).
     public var openFile: OpenFile?
+    /// The file version asked of the backend and not answered yet (asked once, not per event).
+    var requestedFile: String?
 
     public init(state: RunState, readOnly: Bool = false, replay: Replay? = nil) {
         self.state = state
@@ -122,6 +124,15 @@ extension RunEntry {
         guard showFiles, case .file(let f)? = selectedFileRow else { return nil }
         if let o = openFile, o.path == f.path, o.version == f.version { return nil }
         return (f.path, f.version)
+    }
+
+    /// The backend request for the file the view needs, unless it is already asked for.
+    mutating func fileLoadEffect(runID: String) -> Effect? {
+        guard let f = fileToLoad else { return nil }
+        let key = "\(f.version)/\(f.path)"
+        guard requestedFile != key else { return nil }
+        requestedFile = key
+        return .loadFile(runID: runID, path: f.path, version: f.version)
     }
 }
 
@@ -354,7 +365,7 @@ public struct AppState: Sendable {
                 if case .breakerChanged = e.kind, !effects.contains(.loadModels) { effects.append(.loadModels) }
             }
             for id in Set(events.map(\.runID)).sorted() {
-                if let f = runs[id]?.fileToLoad { effects.append(.loadFile(runID: id, path: f.path, version: f.version)) }
+                if let fx = runs[id]?.fileLoadEffect(runID: id) { effects.append(fx) }
             }
             return effects
         case .modelsLoaded(let m):
@@ -405,14 +416,18 @@ public struct AppState: Sendable {
             go(.run(id))
             return []
         case .fileLoaded(let id, let path, let version, let content, let error):
-            guard var e = runs[id], e.showFiles, case .file(let f)? = e.selectedFileRow, f.path == path else { return [] }
-            if let content {
-                e.openFile = OpenFile(path: path, version: version, content: content)
-            } else {
-                e.openFile = OpenFile(path: path, version: version, error: error ?? "cannot read the file")
+            guard var e = runs[id] else { return [] }
+            if e.requestedFile == "\(version)/\(path)" { e.requestedFile = nil }
+            if e.showFiles, case .file(let f)? = e.selectedFileRow, f.path == path {
+                if let content {
+                    e.openFile = OpenFile(path: path, version: version, content: content)
+                } else {
+                    e.openFile = OpenFile(path: path, version: version, error: error ?? "cannot read the file")
+                }
             }
+            let next = e.fileLoadEffect(runID: id)
             runs[id] = e
-            return e.fileToLoad.map { [.loadFile(runID: id, path: $0.path, version: $0.version)] } ?? []
+            return next.map { [$0] } ?? []
         case .backendFailed(let msg):
             message = Sanitizer.line(msg)
             messageIsError = true
@@ -786,7 +801,10 @@ public struct AppState: Sendable {
             return []
         case .run(let id):
             guard runs[id] != nil else { return [] }
-            return runCommand(cmd, id)
+            var effects = runCommand(cmd, id)
+            // The files view follows the selection, and a replay's cursor, to the version to show.
+            if let fx = runs[id]?.fileLoadEffect(runID: id) { effects.append(fx) }
+            return effects
         case .editor:
             return []
         }
@@ -892,6 +910,7 @@ public struct AppState: Sendable {
         switch cmd {
         case .files:
             e.showFiles.toggle()
+            e.requestedFile = nil
             if e.showFiles && n == 0 { message = "this run has written no files (yet)" }
         case .up: select(e.selectedFile - 1)
         case .down: select(e.selectedFile + 1)
@@ -903,7 +922,6 @@ public struct AppState: Sendable {
         default: return nil
         }
         runs[id] = e
-        if let f = e.fileToLoad { return [.loadFile(runID: id, path: f.path, version: f.version)] }
         return []
     }
 
