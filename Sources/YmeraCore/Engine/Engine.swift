@@ -950,6 +950,8 @@ final class RunExecution: Sendable {
                     case .rateLimit(let snap):
                         engine.resilience.observe(snap, nowMs: nowMs)
                         emit(.rateLimit(snap))
+                    case .toolCall:
+                        break  // the tool loop is not wired yet: calls are ignored
                     case .finished:
                         finished = true
                     }

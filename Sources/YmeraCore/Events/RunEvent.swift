@@ -71,6 +71,10 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case runResumed(RunResumed)
         /// A generation or refinement step's files were written to the run's workspace (or refused).
         case filesWritten(FilesWritten)
+        /// Tool calling (MCP): a model asked for a call, the call returned, or it failed (classified).
+        case toolCalled(ToolCalled)
+        case toolReturned(ToolReturned)
+        case toolFailed(ToolFailed)
     }
 
     // MARK: payloads
@@ -331,6 +335,64 @@ public struct RunEvent: Sendable, Hashable, Codable {
             self.error = error
         }
     }
+    public struct ToolCalled: Codable, Sendable, Hashable {
+        public var step: String
+        public var model: ModelID
+        public var callID: String
+        public var tool: String
+        public var server: String?
+        /// The arguments as the model sent them (JSON text, bounded and sanitized).
+        public var arguments: String
+        public init(step: String, model: ModelID, callID: String, tool: String, server: String? = nil, arguments: String) {
+            self.step = step
+            self.model = model
+            self.callID = callID
+            self.tool = tool
+            self.server = server
+            self.arguments = arguments
+        }
+    }
+    public struct ToolReturned: Codable, Sendable, Hashable {
+        public var step: String
+        public var callID: String
+        public var tool: String
+        public var server: String?
+        /// What the model was given: the result, bounded (`ToolLoopLimits.maxResultChars`) and sanitized.
+        public var content: String
+        /// Characters the tool returned before the bound (equal to `content.count` when nothing was cut).
+        public var originalChars: Int
+        /// The tool itself reported an error (the model sees it and may recover).
+        public var isError: Bool
+        public var durationMs: Int
+        public init(step: String, callID: String, tool: String, server: String? = nil, content: String, originalChars: Int, isError: Bool, durationMs: Int) {
+            self.step = step
+            self.callID = callID
+            self.tool = tool
+            self.server = server
+            self.content = content
+            self.originalChars = originalChars
+            self.isError = isError
+            self.durationMs = durationMs
+        }
+    }
+    public struct ToolFailed: Codable, Sendable, Hashable {
+        public var step: String
+        public var callID: String?
+        public var tool: String
+        public var server: String?
+        public var failure: ToolFailureClass
+        public var message: String
+        public var durationMs: Int
+        public init(step: String, callID: String?, tool: String, server: String? = nil, failure: ToolFailureClass, message: String, durationMs: Int) {
+            self.step = step
+            self.callID = callID
+            self.tool = tool
+            self.server = server
+            self.failure = failure
+            self.message = message
+            self.durationMs = durationMs
+        }
+    }
 }
 
 // MARK: - Flat JSON: {"run":…, "seq":…, "t_ms":…, "type":"step_started", …payload}
@@ -379,6 +441,9 @@ extension RunEvent {
         case "run_cancelled": kind = .runCancelled(try RunEnded(from: decoder))
         case "run_resumed": kind = .runResumed(try RunResumed(from: decoder))
         case "files_written": kind = .filesWritten(try FilesWritten(from: decoder))
+        case "tool_called": kind = .toolCalled(try ToolCalled(from: decoder))
+        case "tool_returned": kind = .toolReturned(try ToolReturned(from: decoder))
+        case "tool_failed": kind = .toolFailed(try ToolFailed(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c, debugDescription: "unknown event type '\(type)'")
@@ -415,6 +480,9 @@ extension RunEvent {
         case .runFinished(let p), .runFailed(let p), .runCancelled(let p): try p.encode(to: encoder)
         case .runResumed(let p): try p.encode(to: encoder)
         case .filesWritten(let p): try p.encode(to: encoder)
+        case .toolCalled(let p): try p.encode(to: encoder)
+        case .toolReturned(let p): try p.encode(to: encoder)
+        case .toolFailed(let p): try p.encode(to: encoder)
         }
     }
 }
@@ -447,6 +515,9 @@ extension RunEvent.Kind {
         case .runCancelled: "run_cancelled"
         case .runResumed: "run_resumed"
         case .filesWritten: "files_written"
+        case .toolCalled: "tool_called"
+        case .toolReturned: "tool_returned"
+        case .toolFailed: "tool_failed"
         }
     }
 
@@ -469,6 +540,9 @@ extension RunEvent.Kind {
         case .modelSwapped(let p): p.step
         case .stepReset(let p): p.step
         case .filesWritten(let p): p.step
+        case .toolCalled(let p): p.step
+        case .toolReturned(let p): p.step
+        case .toolFailed(let p): p.step
         default: nil
         }
     }

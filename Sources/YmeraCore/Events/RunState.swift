@@ -45,11 +45,29 @@ public struct StepState: Sendable, Hashable, Identifiable {
     public var lastErrorClass: ErrorClass?
     /// For a step with candidates: the one kept.
     public var chosenCandidate: String?
+    /// Tool calls made by this step's attempts, in order.
+    public var toolCalls: [ToolCallView] = []
 
     public var durationMs: Int? {
         guard let s = startedMs else { return nil }
         return (finishedMs ?? s) - s
     }
+}
+
+/// One tool call as the views see it.
+public struct ToolCallView: Sendable, Hashable {
+    public enum Status: String, Sendable, Hashable { case running, ok, toolError = "tool_error", failed }
+    public var callID: String
+    public var tool: String
+    public var server: String?
+    public var status: Status
+    public var startedMs: Int
+    public var durationMs: Int?
+    /// Characters of the result given to the model.
+    public var resultChars: Int?
+    /// For `failed`: the classified failure.
+    public var failure: ToolFailureClass?
+    public var message: String?
 }
 
 /// Circuit-breaker state as the views see it.
@@ -108,6 +126,8 @@ public struct RunState: Sendable {
     public var breakerTrips = 0
     public var swaps = 0
     public var refinements = 0
+    public var toolCalls = 0
+    public var toolFailures = 0
     public var elapsedMs = 0
     public var lastSeq = 0
     public var endReason: String?
@@ -365,6 +385,35 @@ public struct RunState: Sendable {
             }
             if status.isTerminal { status = .running }
             note(event, .info, "retry \(p.step): \(p.reset.count) step(s) will run again")
+
+        case .toolCalled(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            toolCalls += 1
+            steps[p.step]!.toolCalls.append(ToolCallView(
+                callID: p.callID, tool: p.tool, server: p.server, status: .running, startedMs: t))
+            note(event, .info, "\(p.step): \(p.model) calls tool \(p.tool)" + (p.server.map { " (\($0))" } ?? ""))
+
+        case .toolReturned(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            if let i = steps[p.step]!.toolCalls.lastIndex(where: { $0.callID == p.callID }) {
+                steps[p.step]!.toolCalls[i].status = p.isError ? .toolError : .ok
+                steps[p.step]!.toolCalls[i].durationMs = p.durationMs
+                steps[p.step]!.toolCalls[i].resultChars = p.content.count
+            }
+            let cut = p.originalChars > p.content.count ? ", cut from \(p.originalChars)" : ""
+            note(event, p.isError ? .warn : .info,
+                 "\(p.step): tool \(p.tool) \(p.isError ? "reported an error" : "returned") \(p.content.count) chars\(cut) in \(p.durationMs) ms")
+
+        case .toolFailed(let p):
+            guard steps[p.step] != nil else { return unknown(event) }
+            toolFailures += 1
+            if let id = p.callID, let i = steps[p.step]!.toolCalls.lastIndex(where: { $0.callID == id }) {
+                steps[p.step]!.toolCalls[i].status = .failed
+                steps[p.step]!.toolCalls[i].durationMs = p.durationMs
+                steps[p.step]!.toolCalls[i].failure = p.failure
+                steps[p.step]!.toolCalls[i].message = p.message
+            }
+            note(event, .error, "\(p.step): tool \(p.tool) failed (\(p.failure.rawValue)): \(p.message)")
 
         case .runFinished(let p):
             status = .succeeded

@@ -1,15 +1,30 @@
 /// One message of a chat conversation.
 public struct ChatMessage: Codable, Sendable, Hashable {
-    public enum Role: String, Codable, Sendable { case system, user, assistant }
+    /// `tool` carries one tool result back to the model (`toolCallID` names the call).
+    public enum Role: String, Codable, Sendable { case system, user, assistant, tool }
     public var role: Role
     public var content: String
-    public init(role: Role, content: String) {
+    /// On an assistant message: the tools the model asked to call (its text may be empty).
+    public var toolCalls: [ToolCall]?
+    /// On a tool message: the call it answers, and the tool's name (Gemini matches by name).
+    public var toolCallID: String?
+    public var toolName: String?
+    public init(role: Role, content: String, toolCalls: [ToolCall]? = nil, toolCallID: String? = nil, toolName: String? = nil) {
         self.role = role
         self.content = content
+        self.toolCalls = toolCalls
+        self.toolCallID = toolCallID
+        self.toolName = toolName
     }
     public static func system(_ text: String) -> ChatMessage { .init(role: .system, content: text) }
     public static func user(_ text: String) -> ChatMessage { .init(role: .user, content: text) }
     public static func assistant(_ text: String) -> ChatMessage { .init(role: .assistant, content: text) }
+    public static func assistant(_ text: String, toolCalls: [ToolCall]) -> ChatMessage {
+        .init(role: .assistant, content: text, toolCalls: toolCalls)
+    }
+    public static func tool(_ result: ToolResult) -> ChatMessage {
+        .init(role: .tool, content: result.content, toolCallID: result.callID, toolName: result.name)
+    }
 }
 
 /// Where a request comes from, for logs, the simulated provider's shaping and determinism.
@@ -42,11 +57,14 @@ public struct ModelRequest: Sendable {
     /// Stream tokens as they come (SSE) or wait for the whole answer.
     public var stream: Bool
     public var context: RequestContext
+    /// Tools the model may call (empty: no tool calling in this request).
+    public var tools: [ToolSpec]
 
     public init(
         model: ModelInfo, provider: ProviderConfig, messages: [ChatMessage], maxTokens: Int,
-        temperature: Double? = nil, stream: Bool = true, context: RequestContext
+        temperature: Double? = nil, stream: Bool = true, context: RequestContext, tools: [ToolSpec] = []
     ) {
+        self.tools = tools
         self.model = model
         self.provider = provider
         self.messages = messages
@@ -156,13 +174,16 @@ public enum ModelStreamEvent: Sendable, Hashable {
     case usage(TokenUsage)
     /// Rate-limit headroom read from the response headers.
     case rateLimit(RateLimitSnapshot)
+    /// A complete tool call (providers assemble streamed argument fragments first). Comes before
+    /// `.finished(.toolCalls)`.
+    case toolCall(ToolCall)
     /// The terminal event: the answer is complete. A stream that ends without it is a failure.
     case finished(FinishReason)
 }
 
 /// Talks to one provider. Implementations: HTTP clients in `YmeraProviders`, the simulated provider here.
 ///
-/// Contract: the stream yields zero or more `.delta`/`.usage`/`.rateLimit` events and ends with exactly
+/// Contract: the stream yields zero or more `.delta`/`.usage`/`.rateLimit`/`.toolCall` events and ends with exactly
 /// one `.finished`, or throws a `ModelFailure`. Cancelling the consuming task cancels the request.
 public protocol ModelClient: Sendable {
     func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error>
