@@ -219,6 +219,48 @@ struct WorkspaceEngineTests {
     }
 }
 
+@Suite("StoreRunWorkspace: the engine's workspace on disk")
+struct StoreRunWorkspaceTests {
+    @Test func aStructuredAnswerNamesFilesToo() throws {
+        let dir = try TempDir()
+        let ws = StoreRunWorkspace(dataDirectory: dir.url)
+        let author = FileAuthor(step: "generation", phase: .generation, model: "sim/coder")
+        let answer = "Here you go:\n\n```json\n{\"files\": [{\"path\": \"main.py\", \"content\": \"print(1)\\n\"}, {\"name\": \"../x\", \"content\": \"no\"}]}\n```\n"
+        let change = try ws.apply(answer, runID: "run-json", author: author)
+        #expect(change.written.map(\.path) == ["main.py"])
+        #expect(change.refused.map(\.name) == ["../x"])
+        #expect(try ws.files(runID: "run-json") == [WorkspaceFile(path: "main.py", content: "print(1)\n")])
+        // The same answer again: no new version, nothing to report but the refusal.
+        let again = try ws.apply(answer, runID: "run-json", author: author)
+        #expect(again.written.isEmpty && again.unchanged == ["main.py"])
+    }
+
+    @Test func anAnswerNamingTooManyFilesIsBoundedWithOneRefusal() throws {
+        let dir = try TempDir()
+        let ws = StoreRunWorkspace(dataDirectory: dir.url)
+        let n = Workspace.maxFiles + 300
+        let answer = (0..<n).map { "```python\n# file: f\($0).py\nx = \($0)\n```" }.joined(separator: "\n")
+        let change = try ws.apply(answer, runID: "run-many", author: FileAuthor(step: "generation", phase: .generation, model: "sim/coder"))
+        #expect(change.written.count == Workspace.maxFiles)
+        #expect(change.refused.count == 1)
+        #expect(change.refused.first?.reason.contains("at most \(Workspace.maxFiles)") == true)
+        #expect(try ws.files(runID: "run-many").count == Workspace.maxFiles)
+    }
+
+    @Test func aRunWithoutNamedFilesHasNoWorkspace() throws {
+        let dir = try TempDir()
+        let ws = StoreRunWorkspace(dataDirectory: dir.url)
+        let change = try ws.apply("Just prose, and a block without a name:\n\n```python\nprint(1)\n```\n\nThe end. See main.", runID: "run-none",
+                                  author: FileAuthor(step: "generation", phase: .generation, model: "sim/coder"))
+        #expect(change.isEmpty)
+        #expect(try ws.files(runID: "run-none").isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: Workspace.directory(dataDirectory: dir.url, runID: "run-none").path))
+        #expect(ws.summaryLine(RunState(runID: "run-none")) == nil)
+        // Prose after a fence is not a file name ("name." has no extension).
+        #expect(WorkspaceParser.files(in: "Inline ```python\nprint(1)\n``` without a name.").isEmpty)
+    }
+}
+
 /// Answers every request with the same text (the generation step's answer in a single-step plan).
 struct FixedClient: ModelClient {
     var text: String

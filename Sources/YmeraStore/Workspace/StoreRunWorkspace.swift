@@ -13,9 +13,20 @@ public final class StoreRunWorkspace: RunWorkspace {
 
     public init(dataDirectory: URL) { self.dataDirectory = dataDirectory }
 
+    /// Runs whose workspace stays open in this process (the dashboard serves many runs).
+    static let maxOpen = 32
+
     public func apply(_ output: String, runID: String, author: FileAuthor) throws -> WorkspaceChange {
-        let parsed = WorkspaceParser.files(in: output)
+        var parsed = WorkspaceParser.files(in: output)
         guard !parsed.isEmpty else { return WorkspaceChange() }
+        // One answer naming more files than a run may hold: the rest are one refusal, not one each.
+        var excess: RefusedFile?
+        if parsed.count > Workspace.maxFiles {
+            excess = RefusedFile(
+                name: "(\(parsed.count - Workspace.maxFiles) more files)",
+                reason: "one answer named \(parsed.count) files; a run may write at most \(Workspace.maxFiles)")
+            parsed = Array(parsed.prefix(Workspace.maxFiles))
+        }
         let dataDirectory = self.dataDirectory
         return try open.withLock { cache throws -> WorkspaceChange in
             let ws: Workspace
@@ -23,6 +34,7 @@ public final class StoreRunWorkspace: RunWorkspace {
                 ws = w
             } else {
                 ws = try Workspace.open(dataDirectory: dataDirectory, runID: runID)
+                if cache.count >= Self.maxOpen, let other = cache.keys.first { cache.removeValue(forKey: other) }
                 cache[runID] = ws
             }
             let who = WorkspaceAuthor(step: author.step, phase: author.phase.rawValue, model: author.model.rawValue)
@@ -38,6 +50,7 @@ public final class StoreRunWorkspace: RunWorkspace {
                     change.refused.append(RefusedFile(name: refusal.name, reason: refusal.reason))
                 }
             }
+            if let excess { change.refused.append(excess) }
             return change
         }
     }
