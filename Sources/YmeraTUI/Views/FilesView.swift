@@ -66,7 +66,8 @@ enum FilesView {
         var title = "Content"
         switch row {
         case .file(let f)?:
-            title = "\(Sanitizer.line(f.path)) v\(f.version) · \(f.phase.rawValue) · \(Sanitizer.line(f.model.rawValue)) · \(f.step)"
+            let author = f.step == f.phase.rawValue ? f.step : "\(f.step) (\(f.phase.rawValue))"
+            title = "\(Sanitizer.line(f.path)) v\(f.version) · \(Sanitizer.line(author)) · \(Sanitizer.line(f.model.rawValue))"
         case .refused(let x)?:
             title = "refused by \(x.step)"
         case nil: break
