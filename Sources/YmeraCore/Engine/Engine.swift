@@ -160,6 +160,10 @@ final class RunExecution: Sendable {
         var running: Set<String> = []
         var rng: SplitMix64
         var finished = false
+        /// Events numbered but not yet handed to the observer and the stream, in `seq` order.
+        var outbox: [RunEvent] = []
+        /// True while one emitter hands the outbox over; others only append to it.
+        var delivering = false
     }
 
     let engine: Engine
@@ -191,17 +195,51 @@ final class RunExecution: Sendable {
 
     // MARK: events
 
+    /// Numbers an event, folds it into the run's state, and hands it to the observer and the stream in
+    /// `seq` order. Steps running at once emit from different threads: numbering happens under the lock,
+    /// and the hand-over goes through an outbox drained by one emitter at a time, so the journal, the live
+    /// view and `--json` never see event 12 before event 11. The observer runs outside the lock (it may
+    /// send run commands, which emit in turn: those land in the outbox and the same drain delivers them).
     @discardableResult
     func emit(_ kind: RunEvent.Kind) -> RunEvent {
-        let event = m.withLock { s -> RunEvent in
+        let (event, drain) = m.withLock { s -> (RunEvent, Bool) in
             s.seq += 1
             let e = RunEvent(runID: s.plan.runID, seq: s.seq, elapsedMs: baseElapsed + Int(nowMs - startMs), kind: kind)
             s.state.apply(e)
-            return e
+            s.outbox.append(e)
+            if s.delivering { return (e, false) }
+            s.delivering = true
+            return (e, true)
         }
-        observer?(event, RunControl(execution: self))
-        continuation.yield(event)
+        if drain { deliverOutbox() }
         return event
+    }
+
+    private func deliverOutbox() {
+        while true {
+            let batch = m.withLock { s -> [RunEvent] in
+                if s.outbox.isEmpty {
+                    s.delivering = false
+                    return []
+                }
+                defer { s.outbox.removeAll(keepingCapacity: true) }
+                return s.outbox
+            }
+            if batch.isEmpty { return }
+            for e in batch {
+                observer?(e, RunControl(execution: self))
+                continuation.yield(e)
+            }
+        }
+    }
+
+    /// Waits (briefly, bounded) until another thread's drain has handed over every event, so the stream
+    /// is not finished before its last events are in it.
+    func awaitDelivery() async {
+        for _ in 0..<1_000_000 {
+            if m.withLock({ !$0.delivering && $0.outbox.isEmpty }) { return }
+            await Task.yield()
+        }
     }
 
     func emit(_ t: CircuitBreaker.Transition?, model: ModelID) {
@@ -398,6 +436,7 @@ final class RunExecution: Sendable {
                 engine.logger.warning("could not record the run for recommendations: \(error)")
             }
         }
+        await awaitDelivery()
         continuation.finish()
         clock.leave()
         return state
