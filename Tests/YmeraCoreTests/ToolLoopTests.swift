@@ -227,6 +227,44 @@ struct EngineToolTests {
         #expect(types(events).last == "run_cancelled")
     }
 
+    @Test func swapDuringAToolCallRestartsOnTheNewModel() async throws {
+        let clock = VirtualClock()
+        let host = TestToolHost(.answer("facts"))
+        let swapped = Mutex(false)
+        let client = RecordingClient(SimulatedProvider(clock: clock))
+        let e = try toolEngine(client, clock: clock, host: host)
+        let (events, final) = await e.collect(generationPlan()) { event, control in
+            if case .toolCalled = event.kind, !swapped.withLock({ s in defer { s = true }; return s }) {
+                control.swap(step: "generation", to: "sim/smart")
+            }
+        }
+        #expect(final.status == .succeeded)
+        let swap = kinds(events) { if case .modelSwapped(let s) = $0 { s } else { nil } }
+        #expect(swap.count == 1 && swap[0].restarted && swap[0].to == "sim/smart")
+        #expect(final.steps["generation"]?.model == "sim/smart")
+        // The interrupted call never returned into the old attempt; the new one ran its own loop.
+        let returned = kinds(events) { if case .toolReturned(let p) = $0 { p } else { nil } }
+        #expect(returned.count == 1)
+        #expect(client.all.last?.model.id == "sim/smart")
+        #expect(final.steps["generation"]?.output.contains("Tool search returned: facts") == true)
+    }
+
+    @Test func pauseDuringAToolLoopLetsTheAttemptFinish() async throws {
+        let clock = VirtualClock()
+        let host = TestToolHost(.answer("facts"))
+        let e = try toolEngine(RecordingClient(SimulatedProvider(clock: clock)), clock: clock, host: host)
+        let (events, final) = await e.collect(generationPlan()) { event, control in
+            if case .toolCalled = event.kind { control.pause() }
+        }
+        #expect(final.status == .succeeded)
+        // The attempt in flight is not stopped: its tool loop and answer complete under the pause.
+        let names = types(events)
+        let paused = try #require(names.firstIndex(of: "paused"))
+        #expect(names.contains("tool_returned"))
+        #expect(!names[paused...].contains("step_started"), "no new attempt starts while paused")
+        #expect(final.steps["generation"]?.output.contains("Tool search returned: facts") == true)
+    }
+
     @Test func maxCallsIsHonoured() async throws {
         let clock = VirtualClock()
         let host = TestToolHost(.answer("more results"))

@@ -1028,7 +1028,9 @@ final class RunExecution: Sendable {
         let offered = Dictionary(request.tools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         // Calls without an id get one, so results can be matched to them.
         let calls = calls.enumerated().map { i, c in
-            c.id.isEmpty ? ToolCall(id: "call_\(ctx.attempt)_\(loop.calls + i + 1)", name: c.name, argumentsJSON: c.argumentsJSON) : c
+            var c = c
+            if c.id.isEmpty { c.id = "call_\(ctx.attempt)_\(loop.calls + i + 1)" }
+            return c
         }
         var messages = request.messages + [.assistant(text, toolCalls: calls)]
         var next = request
