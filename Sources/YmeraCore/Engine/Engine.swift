@@ -1039,7 +1039,7 @@ final class RunExecution: Sendable {
             let started = nowMs
             func failed(_ f: ToolFailure) -> ModelRequest {
                 emit(.toolFailed(.init(
-                    step: stepID, callID: call.id, tool: call.name, server: f.server ?? server, failure: f.failureClass,
+                    step: stepID, callID: call.id, tool: ToolLoop.preview(call.name, 64), server: f.server ?? server, failure: f.failureClass,
                     message: ToolLoop.preview(f.message, 500), durationMs: Int(max(0, nowMs - started)))))
                 next.messages = ToolLoop.withoutTools(messages, failure: f, tool: call.name)
                 next.tools = []
