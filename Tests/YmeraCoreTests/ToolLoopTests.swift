@@ -169,6 +169,28 @@ struct EngineToolTests {
         #expect(RunState.replay(events).toolCalls == 1)
     }
 
+    @Test func sixPhaseRunWithToolsIsDeterministic() async throws {
+        let p = try plan(strategy: .multiModel, seed: 5)
+        func once() async throws -> ([RunEvent], RunState) {
+            let clock = VirtualClock()
+            let host = TestToolHost(.answer("notes from the docs"), phases: [.research, .generation])
+            let e = Engine(catalog: try testCatalog(), client: SimulatedProvider(clock: clock), validator: FixedValidator(), clock: clock, tools: host)
+            return await e.collect(p)
+        }
+        let (a, finalA) = try await once()
+        let (b, _) = try await once()
+        #expect(finalA.status == .succeeded)
+        #expect(a.count == b.count)
+        let firstDifference = a.indices.first { $0 < b.count && a[$0] != b[$0] }
+        #expect(firstDifference == nil, "same seed, same events — tool calls included; first difference at \(firstDifference.map { String(describing: a[$0].kind) } ?? "")")
+        let toolSteps = Set(a.compactMap { if case .toolCalled(let p) = $0.kind { p.step } else { nil } })
+        #expect(toolSteps.contains("research"))
+        #expect(toolSteps.contains { $0.hasPrefix("generation") })
+        #expect(!toolSteps.contains { $0.hasPrefix("planning") || $0.hasPrefix("review") || $0.hasPrefix("validation") })
+        #expect(finalA.toolCalls == toolSteps.count && finalA.toolFailures == 0)
+        #expect(finalA.steps["research"]?.output.contains("Tool search returned: notes from the docs") == true)
+    }
+
     @Test func phasesWithoutToolsSendNone() async throws {
         let clock = VirtualClock()
         let host = TestToolHost(.answer("x"), phases: [.research])
