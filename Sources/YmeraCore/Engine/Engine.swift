@@ -23,6 +23,11 @@ public struct EngineConfig: Sendable {
     public var unavailableCooldownMs: Int64 = 300_000
     /// Ask providers to stream.
     public var stream = true
+    /// Bounds of each attempt's tool loop (calls, time, result size).
+    public var toolLoop = ToolLoopLimits()
+    /// Phases for which the engine asks the tool host for tools (the host then decides per phase;
+    /// YmeraMCP's default offers tools to research and generation).
+    public var toolPhases: Set<Phase> = Set(Phase.allCases)
     public init() {}
 }
 
@@ -51,14 +56,17 @@ public final class Engine: Sendable {
     let logger: Logger
     /// Where generation and refinement write their files (nil: outputs stay text only).
     let workspace: (any RunWorkspace)?
+    /// Tools for the phases (MCP servers through YmeraMCP); nil: no tool calling.
+    public let toolHost: (any ToolHost)?
 
     public init(
         catalog: Catalog, client: any ModelClient, validator: any QualityValidator = HeuristicValidator(),
         clock: any RunClock = SystemClock(), resilience: ResilienceRegistry? = nil, config: EngineConfig = EngineConfig(),
         history: (any ExecutionHistory)? = nil, logger: Logger = Logger(label: "ymera.engine"),
-        workspace: (any RunWorkspace)? = nil
+        workspace: (any RunWorkspace)? = nil, tools: (any ToolHost)? = nil
     ) {
         self.workspace = workspace
+        self.toolHost = tools
         self.catalog = catalog
         self.client = client
         self.validator = validator
@@ -436,6 +444,13 @@ final class RunExecution: Sendable {
                 engine.logger.warning("could not record the run for recommendations: \(error)")
             }
         }
+        // Tool servers the run started stop with it (bounded: a broken host cannot hold the run open).
+        if let host = engine.toolHost {
+            let runID = state.runID
+            _ = try? await ToolLoop.withWatchdog(ms: 5_000, onTimeout: { ToolFailure(.timeout, "endRun did not return") }) {
+                await host.endRun(runID)
+            }
+        }
         await awaitDelivery()
         continuation.finish()
         clock.leave()
@@ -779,6 +794,7 @@ final class RunExecution: Sendable {
         var kept = ""  // output kept for a continuation
         var continuesFrom: Int?
         var lastFailure = ModelFailure(.unknown, "no attempt was made")
+        let tools = await offeredTools(stepID: stepID, phase: step.phase)
 
         while total < engine.config.maxAttemptsPerStep {
             if let reason = m.withLock({ $0.cancelled }) { return .failure(ModelFailure(.cancelled, reason)) }
@@ -860,7 +876,8 @@ final class RunExecution: Sendable {
             let request = ModelRequest(
                 model: model, provider: provider, messages: messages, maxTokens: min(step.maxTokens, model.maxOutputTokens),
                 temperature: step.temperature, stream: engine.config.stream,
-                context: RequestContext(runID: plan.runID, stepID: stepID, phase: step.phase, attempt: total, taskType: plan.intent.taskType, seed: plan.seed))
+                context: RequestContext(runID: plan.runID, stepID: stepID, phase: step.phase, attempt: total, taskType: plan.intent.taskType, seed: plan.seed),
+                tools: tools)
 
             let limit = provider.maxConcurrent ?? Int.max
             if limit < Int.max { await engine.slots.acquire(provider.id, limit: limit, clock: clock) }
@@ -966,50 +983,101 @@ final class RunExecution: Sendable {
         return index + 1
     }
 
-    /// One attempt: consumes the model's stream, emitting text as it comes. Cancellable from outside
-    /// (swap, retry, cancel) through the registered attempt task.
+    /// Tools the host offers this step's phase (none without a host, or for phases not in
+    /// `EngineConfig.toolPhases`). A host that fails to list them is reported and the step runs without.
+    func offeredTools(stepID: String, phase: Phase) async -> [ToolSpec] {
+        guard let host = engine.toolHost, engine.config.toolPhases.contains(phase) else { return [] }
+        let runID = m.withLock { $0.plan.runID }
+        let limits = engine.config.toolLoop
+        let started = nowMs
+        do {
+            // Listing may start servers: real I/O, bounded like a call (twice its limit).
+            let specs = try await ToolLoop.withWatchdog(
+                ms: limits.perCallTimeoutMs * 2 + ToolLoop.watchdogGraceMs,
+                onTimeout: { ToolFailure(.serverUnavailable, "the tool host did not list its tools in time") }
+            ) { try await host.tools(for: phase, runID: runID) }
+            var seen: Set<String> = []
+            return specs.filter { seen.insert($0.name).inserted }
+        } catch {
+            if error is CancellationError { return [] }
+            let f = (error as? ToolFailure) ?? ToolFailure(.serverUnavailable, String(describing: error))
+            emit(.toolFailed(.init(
+                step: stepID, callID: nil, tool: f.server ?? "tools", server: f.server, failure: f.failureClass,
+                message: "no tools for \(phase.rawValue): " + ToolLoop.preview(f.message, 500), durationMs: Int(nowMs - started))))
+            return []
+        }
+    }
+
+    /// One attempt: consumes the model's stream, emitting text as it comes. With tools offered it runs
+    /// the bounded tool loop: the model's calls go to the host, their results back to the model, until
+    /// it answers without calls; a tool failure ends the loop and the model answers once more without
+    /// tools. Cancellable from outside (swap, retry, cancel) through the registered attempt task.
     func perform(_ request: ModelRequest, stepID: String) async -> Result<(String, TokenUsage), ModelFailure> {
         let client = engine.client
         clock.enter()
         let key = ClockContext.key
         let task = Task { [self] () -> Result<(String, TokenUsage), ModelFailure> in
           await ClockContext.$key.withValue(key) { () async -> Result<(String, TokenUsage), ModelFailure> in
-            var text = ""
-            var usage: TokenUsage?
-            var finished = false
+            var text = ""  // everything this attempt said, over all its requests
+            var roundText = ""
+            var current = request
+            var round = 0
+            var loop = ToolLoopState(limits: engine.config.toolLoop)
             do {
-                for try await event in client.stream(request) {
-                    switch event {
-                    case .delta(let d):
-                        guard !d.isEmpty else { continue }
-                        text += d
-                        emit(.textDelta(.init(step: stepID, text: d)))
-                    case .usage(let u):
-                        usage = (usage.map { $0 + u }) ?? u
-                    case .rateLimit(let snap):
-                        engine.resilience.observe(snap, nowMs: nowMs)
-                        emit(.rateLimit(snap))
-                    case .toolCall:
-                        break  // the tool loop is not wired yet: calls are ignored
-                    case .finished:
-                        finished = true
+                while true {
+                    round += 1
+                    roundText = ""
+                    var usage: TokenUsage?
+                    var finished = false
+                    var calls: [ToolCall] = []
+                    for try await event in client.stream(current) {
+                        switch event {
+                        case .delta(let d):
+                            guard !d.isEmpty else { continue }
+                            if roundText.isEmpty && !text.isEmpty && !text.hasSuffix("\n\n") {
+                                // Text after a tool round starts a new paragraph.
+                                let sep = text.hasSuffix("\n") ? "\n" : "\n\n"
+                                text += sep
+                                emit(.textDelta(.init(step: stepID, text: sep)))
+                            }
+                            text += d
+                            roundText += d
+                            emit(.textDelta(.init(step: stepID, text: d)))
+                        case .usage(let u):
+                            usage = (usage.map { $0 + u }) ?? u
+                        case .rateLimit(let snap):
+                            engine.resilience.observe(snap, nowMs: nowMs)
+                            emit(.rateLimit(snap))
+                        case .toolCall(let call):
+                            calls.append(call)
+                        case .finished:
+                            finished = true
+                        }
+                        if Task.isCancelled { throw CancellationError() }
                     }
-                    if Task.isCancelled { throw CancellationError() }
+                    try Task.checkCancellation()
+                    guard finished else {
+                        return .failure(ModelFailure(.truncated, "the stream ended without its terminal event", provider: request.provider.id, partialOutput: text, usage: usage))
+                    }
+                    let u = usage ?? TokenUsage.estimate(promptCharacters: current.promptCharacters, outputCharacters: roundText.count)
+                    // No calls, or calls where none were offered (ignored): the answer is complete.
+                    guard !calls.isEmpty, !current.tools.isEmpty, round <= engine.config.toolLoop.maxCalls + 2 else {
+                        return .success((text, u))
+                    }
+                    // Every request of the loop is billed as it completes.
+                    emit(.usage(.init(step: stepID, model: request.model.id, usage: u, cost: request.model.cost(of: u))))
+                    current = try await runTools(calls, text: roundText, request: current, stepID: stepID, loop: &loop)
                 }
-                try Task.checkCancellation()
-                guard finished else {
-                    return .failure(ModelFailure(.truncated, "the stream ended without its terminal event", provider: request.provider.id, partialOutput: text, usage: usage))
-                }
-                let u = usage ?? TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: text.count)
-                return .success((text, u))
             } catch let f as ModelFailure {
                 var f = f
                 if f.partialOutput.isEmpty { f.partialOutput = text }
-                if f.usage == nil, !text.isEmpty { f.usage = TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: text.count) }
+                if f.usage == nil, round > 1 || !text.isEmpty {
+                    f.usage = TokenUsage.estimate(promptCharacters: current.promptCharacters, outputCharacters: roundText.count)
+                }
                 return .failure(f)
             } catch is CancellationError {
                 return .failure(ModelFailure(.cancelled, "attempt cancelled", partialOutput: text,
-                    usage: text.isEmpty ? nil : TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: text.count)))
+                    usage: roundText.isEmpty && round <= 1 ? nil : TokenUsage.estimate(promptCharacters: current.promptCharacters, outputCharacters: roundText.count)))
             } catch {
                 return .failure(ModelFailure(.unknown, String(describing: error), partialOutput: text))
             }
@@ -1024,6 +1092,91 @@ final class RunExecution: Sendable {
         let result = await task.value  // the attempt task hands its participation back
         m.withLock { _ = $0.attempts.removeValue(forKey: stepID) }
         return result
+    }
+
+    /// What one attempt's tool loop has spent.
+    struct ToolLoopState {
+        var limits: ToolLoopLimits
+        var calls = 0
+        var spentMs: Int64 = 0
+    }
+
+    /// Runs the calls of one model turn through the host and returns the next request: with the results
+    /// appended (tools still offered), or — after a tool failure — the exchange as plain text and no
+    /// tools, so the model answers with what it has. Throws only `CancellationError`.
+    func runTools(_ calls: [ToolCall], text: String, request: ModelRequest, stepID: String, loop: inout ToolLoopState) async throws -> ModelRequest {
+        let ctx = request.context
+        let context = ToolContext(runID: ctx.runID, stepID: ctx.stepID, phase: ctx.phase)
+        let offered = Dictionary(request.tools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        // Calls without an id get one, so results can be matched to them.
+        let calls = calls.enumerated().map { i, c in
+            var c = c
+            if c.id.isEmpty { c.id = "call_\(ctx.attempt)_\(loop.calls + i + 1)" }
+            return c
+        }
+        var messages = request.messages + [.assistant(text, toolCalls: calls)]
+        var next = request
+        for call in calls {
+            let server = offered[call.name]?.server
+            let started = nowMs
+            func failed(_ f: ToolFailure) -> ModelRequest {
+                emit(.toolFailed(.init(
+                    step: stepID, callID: call.id, tool: ToolLoop.preview(call.name, 64), server: f.server ?? server, failure: f.failureClass,
+                    message: ToolLoop.preview(f.message, 500), durationMs: Int(max(0, nowMs - started)))))
+                next.messages = ToolLoop.withoutTools(messages, failure: f, tool: call.name)
+                next.tools = []
+                return next
+            }
+            if loop.calls >= loop.limits.maxCalls {
+                return failed(ToolFailure(.limitReached, "the attempt made its \(loop.limits.maxCalls) tool calls"))
+            }
+            if loop.spentMs >= loop.limits.maxTotalMs {
+                return failed(ToolFailure(.limitReached, "the attempt spent its \(loop.limits.maxTotalMs) ms on tools"))
+            }
+            guard offered[call.name] != nil else {
+                return failed(ToolFailure(.unknownTool, "the model called \(ToolLoop.preview(call.name, 64)), which was not offered"))
+            }
+            let arguments: String
+            do { arguments = try ToolLoop.normalizedArguments(call) } catch { return failed(error) }
+            loop.calls += 1
+            emit(.toolCalled(.init(
+                step: stepID, model: request.model.id, callID: call.id, tool: call.name, server: server,
+                arguments: ToolLoop.preview(arguments, ToolLoop.maxArgumentChars))))
+            let timeout = max(1, min(loop.limits.perCallTimeoutMs, loop.limits.maxTotalMs - loop.spentMs))
+            let host = engine.toolHost!
+            let sent = ToolCall(id: call.id, name: call.name, argumentsJSON: arguments)
+            // The attempt stays a clock participant while the host works (real I/O: virtual time
+            // must not jump past it); the watchdog is real time, so a host that never answers is left.
+            let outcome: Result<ToolResult, ToolFailure>
+            do {
+                let result = try await ToolLoop.withWatchdog(
+                    ms: timeout + ToolLoop.watchdogGraceMs,
+                    onTimeout: { ToolFailure(.timeout, "no answer within \(timeout) ms", server: server) }
+                ) { try await host.call(sent, context: context, timeoutMs: timeout) }
+                outcome = .success(result)
+            } catch let f as ToolFailure {
+                outcome = .failure(f)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                outcome = .failure(ToolFailure(.protocolError, String(describing: error), server: server))
+            }
+            try Task.checkCancellation()
+            let took = max(0, nowMs - started)
+            loop.spentMs += took
+            switch outcome {
+            case .failure(let f):
+                return failed(f)
+            case .success(let result):
+                let (content, original) = ToolLoop.bounded(result.content, maxChars: loop.limits.maxResultChars)
+                emit(.toolReturned(.init(
+                    step: stepID, callID: call.id, tool: call.name, server: server, content: content,
+                    originalChars: original, isError: result.isError, durationMs: Int(took))))
+                messages.append(.tool(ToolResult(callID: call.id, name: call.name, content: content, isError: result.isError)))
+            }
+        }
+        next.messages = messages
+        return next
     }
 }
 

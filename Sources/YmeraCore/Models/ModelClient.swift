@@ -9,7 +9,10 @@ public struct ChatMessage: Codable, Sendable, Hashable {
     /// On a tool message: the call it answers, and the tool's name (Gemini matches by name).
     public var toolCallID: String?
     public var toolName: String?
-    public init(role: Role, content: String, toolCalls: [ToolCall]? = nil, toolCallID: String? = nil, toolName: String? = nil) {
+    /// On a tool message: the tool reported an error (Anthropic's `is_error`; said in the text elsewhere).
+    public var toolIsError: Bool?
+    public init(role: Role, content: String, toolCalls: [ToolCall]? = nil, toolCallID: String? = nil, toolName: String? = nil, toolIsError: Bool? = nil) {
+        self.toolIsError = toolIsError
         self.role = role
         self.content = content
         self.toolCalls = toolCalls
@@ -23,7 +26,7 @@ public struct ChatMessage: Codable, Sendable, Hashable {
         .init(role: .assistant, content: text, toolCalls: toolCalls)
     }
     public static func tool(_ result: ToolResult) -> ChatMessage {
-        .init(role: .tool, content: result.content, toolCallID: result.callID, toolName: result.name)
+        .init(role: .tool, content: result.content, toolCallID: result.callID, toolName: result.name, toolIsError: result.isError ? true : nil)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A model provider that runs no model: deterministic for a seed, with realistic timing (time to first
@@ -54,16 +55,34 @@ public struct SimulatedProvider: ModelClient {
         let ctx = request.context
         let seed = SplitMix64.derive(ctx.seed, "\(ctx.stepID)|\(request.model.id)|\(ctx.attempt)")
         var rng = SplitMix64(seed: seed)
-        let userText = request.messages.last(where: { $0.role == .user })?.content ?? ""
+        let lastUser = request.messages.last(where: { $0.role == .user })?.content ?? ""
+        // In a tool conversation the last message may be a tool result or the engine's note that a tool
+        // failed: the task is in the prompt's own user message.
+        let toolConversation = !request.tools.isEmpty || lastUser.contains("No more tools are available")
+            || request.messages.contains { $0.role == .tool || $0.toolCalls != nil }
+        let userText = toolConversation
+            ? (request.messages.last(where: { $0.role == .user && $0.content.contains("## Task\n") })?.content ?? lastUser) : lastUser
         let task = ctx.stepID.contains("#judge") ? userText : Self.section("Task", in: userText)
-        let subtask = Self.section("Your subtask", in: request.messages.last(where: { $0.role == .user })?.content ?? "")
-        let isContinuation = request.messages.last?.content.hasPrefix("Your previous answer was cut off") == true
-        let isRefinement = request.messages.last?.content.hasPrefix("This answer scored") == true
-        let text = SimulatedText.generate(
+        let subtask = Self.section("Your subtask", in: userText)
+        let lastAsked = toolConversation ? lastUser : (request.messages.last?.content ?? "")
+        let isContinuation = lastAsked.hasPrefix("Your previous answer was cut off")
+        let isRefinement = lastAsked.hasPrefix("This answer scored")
+        // Tool use: offered tools and no result yet — call the first one; with results — cite them.
+        let toolResults = request.messages.filter { $0.role == .tool }
+        if !request.tools.isEmpty && toolResults.isEmpty {
+            return toolCallStream(request, task: task.isEmpty ? subtask : task, seed: seed)
+        }
+        var text = SimulatedText.generate(
             phase: ctx.phase, taskType: ctx.taskType, task: task, subtask: subtask, stepID: ctx.stepID,
             model: request.model, continuation: isContinuation, refinement: isRefinement,
             previousFiles: SimulatedText.fileNames(in: request.messages.filter { $0.role != .system }.map(\.content).joined(separator: "\n")),
             rng: &rng)
+        if !toolResults.isEmpty {
+            let cites = toolResults.map { r in
+                "Tool \(r.toolName ?? "?") returned: " + String(r.content.prefix(200)).replacingOccurrences(of: "\n", with: " ")
+            }
+            text = cites.joined(separator: "\n") + "\n\n" + text
+        }
         let tokens = SimulatedText.tokenize(text)
         let index = attempts.next(ctx.runID)
         var runRNG = SplitMix64(seed: SplitMix64.derive(ctx.seed, "faults"))
@@ -120,6 +139,55 @@ public struct SimulatedProvider: ModelClient {
             cursor.withLock { $0.done = true }
             return .finished(limit < tokens.count ? .length : .stop)
         })
+    }
+
+    /// A turn that only calls a tool: the first one offered, with arguments built from its schema.
+    func toolCallStream(_ request: ModelRequest, task: String, seed: UInt64) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
+        let tool = request.tools[0]
+        let call = ToolCall(
+            id: "call_" + String(String(SplitMix64.derive(seed, "tool"), radix: 16).prefix(12)), name: tool.name,
+            argumentsJSON: Self.arguments(for: tool, query: task))
+        let tier = min(5, max(1, request.model.speedTier))
+        let ttft = Int64(Double([1500, 900, 600, 350, 200][tier - 1]) * timeScale)
+        let usage = TokenUsage(
+            inputTokens: TokenUsage.estimateTokens(characters: request.promptCharacters),
+            outputTokens: TokenUsage.estimateTokens(characters: call.argumentsJSON.count + call.name.count))
+        let events: [ModelStreamEvent] = [.toolCall(call), .usage(usage), .finished(.toolCalls)]
+        let next = Mutex(0)
+        let clock = self.clock
+        return AsyncThrowingStream(unfolding: {
+            let i = next.withLock { n -> Int in
+                n += 1
+                return n - 1
+            }
+            if i == 0 { try await clock.sleep(ms: ttft) }
+            return i < events.count ? events[i] : nil
+        })
+    }
+
+    /// A JSON object for a tool's input schema: string properties get a short query from the task,
+    /// numbers 3, booleans true; other required properties an empty array or object.
+    static func arguments(for tool: ToolSpec, query: String) -> String {
+        let schema = (tool.inputSchemaJSON.data(using: .utf8)).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any] ?? [:]
+        let properties = schema["properties"] as? [String: Any] ?? [:]
+        let required = Set(schema["required"] as? [String] ?? [])
+        let words = query.split(whereSeparator: { $0.isWhitespace || $0.isNewline }).prefix(8).joined(separator: " ")
+        let text = words.isEmpty ? "the task" : String(words.prefix(80))
+        var args: [String: Any] = [:]
+        for (name, value) in properties {
+            let type = (value as? [String: Any])?["type"] as? String
+            switch type {
+            case "string": args[name] = text
+            case "integer", "number": args[name] = 3
+            case "boolean": args[name] = true
+            case "array" where required.contains(name): args[name] = [Any]()
+            case "object" where required.contains(name): args[name] = [String: Any]()
+            default: break
+            }
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: args, options: [.sortedKeys]),
+              let json = String(data: data, encoding: .utf8) else { return "{}" }
+        return json
     }
 
     enum PlannedFault: Sendable {

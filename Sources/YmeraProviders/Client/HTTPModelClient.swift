@@ -139,6 +139,7 @@ public struct HTTPModelClient<Format: WireFormat>: ModelClient {
             progress.append(whole.text)
             continuation.yield(.delta(whole.text))
         }
+        for call in whole.toolCalls { continuation.yield(.toolCall(call)) }
         continuation.yield(
             .usage(
                 whole.usage
@@ -177,6 +178,7 @@ public struct HTTPModelClient<Format: WireFormat>: ModelClient {
         }
         if !interpreter.isComplete { try handle(decoder.finish()) }
         let reason = try interpreter.end()
+        for call in try interpreter.finishToolCalls() { continuation.yield(.toolCall(call)) }
         let text = progress.snapshot().text
         var usage =
             interpreter.usage

@@ -10,22 +10,58 @@ public struct GeminiFormat: WireFormat {
 
     public func prepare(_ request: ModelRequest, baseURL: String, apiKey: String?) -> PreparedRequest {
         let system = request.messages.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
-        var contents: [(role: String, text: String)] = []
+        // Tool calls are `functionCall` parts of the model's turn; results `functionResponse` parts of
+        // the next user turn (matched by name). Neighbouring turns of one role are merged.
+        var contents: [(role: String, parts: [JSONValue])] = []
         for m in request.messages where m.role != .system {
             let role = m.role == .assistant ? "model" : "user"
+            var parts: [JSONValue] = []
+            switch m.role {
+            case .tool:
+                let key = m.toolIsError == true ? "error" : "content"
+                var response: [String: JSONValue] = ["name": .string(m.toolName ?? ""), "response": .object([key: .string(m.content)])]
+                if let id = m.toolCallID, !id.hasPrefix(Self.generatedIDPrefix) { response["id"] = .string(id) }
+                parts = [.object(["functionResponse": .object(response)])]
+            case .assistant where !(m.toolCalls ?? []).isEmpty:
+                if !m.content.isEmpty { parts.append(.object(["text": .string(m.content)])) }
+                for c in m.toolCalls ?? [] {
+                    var call: [String: JSONValue] = ["name": .string(c.name), "args": ToolWire.object(c.argumentsJSON) ?? .object([:])]
+                    if !c.id.hasPrefix(Self.generatedIDPrefix) { call["id"] = .string(c.id) }
+                    var part: [String: JSONValue] = ["functionCall": .object(call)]
+                    // Thinking models sign their calls; the signature goes back beside the call.
+                    if let sig = c.signature { part["thoughtSignature"] = .string(sig) }
+                    parts.append(.object(part))
+                }
+            default:
+                parts = [.object(["text": .string(m.content)])]
+            }
             if let last = contents.last, last.role == role {
-                contents[contents.count - 1].text += "\n\n" + m.content
+                for p in parts {
+                    let i = contents.count - 1
+                    if let t = p["text"]?.string, let prev = contents[i].parts.last?["text"]?.string {
+                        contents[i].parts[contents[i].parts.count - 1] = .object(["text": .string(prev + "\n\n" + t)])
+                    } else {
+                        contents[i].parts.append(p)
+                    }
+                }
             } else {
-                contents.append((role, m.content))
+                contents.append((role, parts))
             }
         }
         var generation: [String: JSONValue] = ["maxOutputTokens": .int(request.maxTokens)]
         if let t = request.temperature { generation["temperature"] = .double(t) }
         var body: [String: JSONValue] = [
-            "contents": .array(
-                contents.map { .object(["role": .string($0.role), "parts": .array([.object(["text": .string($0.text)])])]) }),
+            "contents": .array(contents.map { .object(["role": .string($0.role), "parts": .array($0.parts)]) }),
             "generationConfig": .object(generation),
         ]
+        if !request.tools.isEmpty {
+            body["tools"] = .array([.object(["functionDeclarations": .array(request.tools.map { t in
+                .object([
+                    "name": .string(t.name), "description": .string(t.description),
+                    "parameters": ToolWire.geminiSchema(ToolWire.schema(t)),
+                ])
+            })])])
+        }
         if !system.isEmpty { body["systemInstruction"] = .object(["parts": .array([.object(["text": .string(system)])])]) }
         var name = request.model.apiName
         if name.hasPrefix("models/") { name.removeFirst("models/".count) }
@@ -35,6 +71,9 @@ public struct GeminiFormat: WireFormat {
         return PreparedRequest(
             method: "POST", url: "\(baseURL)/models/\(name):\(method)", headers: headers, body: JSONValue.object(body).encoded())
     }
+
+    /// Ids we give calls that came without one (Gemini's own ids are sent back; ours are not).
+    static let generatedIDPrefix = "gemini_call_"
 
     public func probe(baseURL: String, apiKey: String?, headers: [String: String]) -> PreparedRequest {
         var h = jsonHeaders(headers)
@@ -47,13 +86,14 @@ public struct GeminiFormat: WireFormat {
     public func decodeWhole(_ json: JSONValue, provider: String) throws -> WholeResponse {
         var interpreter = Interpreter(provider: provider)
         let text = try interpreter.read(json).joined()
-        guard let reason = interpreter.finish else {
+        let calls = try interpreter.finishToolCalls()
+        guard interpreter.finish != nil else {
             if json["candidates"] == nil && json["promptFeedback"] == nil {
                 throw FailureClassifier.malformed("response has no candidates", sample: "", format: kind, provider: provider)
             }
-            return WholeResponse(text: text, finishReason: .other, usage: interpreter.usage)
+            return WholeResponse(text: text, finishReason: calls.isEmpty ? .other : .toolCalls, usage: interpreter.usage, toolCalls: calls)
         }
-        return WholeResponse(text: text, finishReason: reason, usage: interpreter.usage)
+        return WholeResponse(text: text, finishReason: try interpreter.end(), usage: interpreter.usage, toolCalls: calls)
     }
 
     /// `candidatesTokenCount` excludes thinking tokens, which come as `thoughtsTokenCount`;
@@ -70,6 +110,8 @@ public struct GeminiFormat: WireFormat {
         var finish: FinishReason?
         var usage: TokenUsage?
         var isComplete: Bool { finish != nil }
+        /// Calls arrive whole, one `functionCall` part each; Gemini gives them no id (newer versions may).
+        var calls: [ToolCall] = []
 
         mutating func consume(_ event: SSEEvent) throws -> [String] {
             let data = event.data.trimmingCharacters(in: .whitespaces)
@@ -89,6 +131,16 @@ public struct GeminiFormat: WireFormat {
             if let candidate = json["candidates"]?[0] {
                 for part in candidate["content"]?["parts"]?.array ?? [] where part["thought"]?.bool != true {
                     if let text = part["text"]?.string, !text.isEmpty { out.append(text) }
+                    if let fc = part["functionCall"] {
+                        guard fc.object != nil else {
+                            throw FailureClassifier.malformed("a functionCall part is not an object", sample: ToolWire.text(fc), format: .gemini, provider: provider)
+                        }
+                        let args = fc["args"].map(ToolWire.text) ?? ""
+                        let id = fc["id"]?.string ?? "\(GeminiFormat.generatedIDPrefix)\(calls.count + 1)_\(fc["name"]?.string ?? "")"
+                        var call = try ToolWire.checked(id: id, name: fc["name"]?.string, arguments: args, format: .gemini, provider: provider)
+                        call.signature = part["thoughtSignature"]?.string ?? fc["thoughtSignature"]?.string
+                        calls.append(call)
+                    }
                 }
                 if let r = candidate["finishReason"]?.string { finish = FinishReasons.gemini(r) }
             } else if json["promptFeedback"]?["blockReason"]?.string != nil {
@@ -97,8 +149,10 @@ public struct GeminiFormat: WireFormat {
             return out
         }
 
+        func finishToolCalls() throws -> [ToolCall] { calls }
+
         func end() throws -> FinishReason {
-            if let finish { return finish }
+            if let finish { return finish == .stop && !calls.isEmpty ? .toolCalls : finish }
             throw FailureClassifier.truncated("no chunk carried a finishReason", format: .gemini, provider: provider)
         }
     }

@@ -21,6 +21,8 @@ public struct WholeResponse: Sendable, Hashable {
     public var text: String
     public var finishReason: FinishReason
     public var usage: TokenUsage?
+    /// Tools the model asked to call, in order.
+    public var toolCalls: [ToolCall] = []
 }
 
 /// Interprets one request's server-sent events. Created per request; not shared.
@@ -34,6 +36,9 @@ public protocol StreamInterpreter {
     var usage: TokenUsage? { get }
     /// The stream ended: the finish reason, or a `.truncated` failure when the terminal event never came.
     func end() throws -> FinishReason
+    /// The tool calls the stream carried, assembled from their fragments (after `end`); a malformed
+    /// call is a `.malformed` failure.
+    func finishToolCalls() throws -> [ToolCall]
 }
 
 /// One provider wire format: how to build a request and read the answer.

@@ -306,6 +306,30 @@ public enum RunView {
         return out
     }
 
+    /// One line per tool call of the step, the latest `limit`: tool, status, duration, result size.
+    /// When calls are left out, the first line says how many.
+    static func toolLines(_ s: StepState, limit: Int) -> [String] {
+        guard limit > 0, !s.toolCalls.isEmpty else { return [] }
+        let shown = s.toolCalls.count > limit ? max(0, limit - 1) : limit
+        let calls = s.toolCalls.suffix(shown)
+        var out: [String] = []
+        if s.toolCalls.count > calls.count { out.append("⚙ \(s.toolCalls.count) tool calls; \(s.toolCalls.count - calls.count) earlier not shown") }
+        for call in calls {
+            let status: String = switch call.status {
+            case .running: "running…"
+            case .ok: "ok"
+            case .toolError: "tool error"
+            case .failed: "failed (\(call.failure?.rawValue ?? "?"))"
+            }
+            var parts = ["⚙ tool \(call.tool)" + (call.server.map { " (\($0))" } ?? ""), status]
+            if let d = call.durationMs { parts.append(Fmt.duration(d)) }
+            if let n = call.resultChars { parts.append("\(n) chars") }
+            if call.status == .failed, let m = call.message { parts.append(String(m.prefix(120))) }
+            out.append(Sanitizer.line(parts.joined(separator: " · ")))
+        }
+        return out
+    }
+
     static func drawOutput(_ c: inout Canvas, _ r: Rect, _ e: RunEntry, theme t: Theme) {
         let id = e.selectedStepID
         let s = id.flatMap { e.state.steps[$0] }
@@ -313,9 +337,15 @@ public enum RunView {
         if let s { title += " · \(s.id) · \(s.model)" }
         if e.outputScroll > 0 { title += " · ↑\(e.outputScroll) (f follows)" }
         paneBox(&c, r, title, focused: e.focus == .output, theme: t, pane: .output)
-        let inner = r.inset(1)
+        var inner = r.inset(1)
         guard inner.height > 0, inner.width > 4 else { return }
         guard let s else { return }
+        // The step's tool calls stay on top (up to a third of the pane); the text scrolls below.
+        let tools = toolLines(s, limit: inner.height >= 4 ? max(1, inner.height / 3) : 0)
+        for (i, line) in tools.enumerated() {
+            c.text(DisplayWidth.pad(line, to: inner.width), x: inner.x, y: inner.y + i, t[.splice], clip: inner)
+        }
+        inner = Rect(x: inner.x, y: inner.y + tools.count, width: inner.width, height: inner.height - tools.count)
         let lines = outputLines(s, width: inner.width - 1)
         if lines.isEmpty {
             let msg = s.status == .pending ? "waiting to start" : s.status == .running ? "waiting for the first token…" : "no output"
