@@ -131,6 +131,14 @@ check "the retried phase runs again (attempt 2)" "(▶|✓|↻) planning +[^ ]+ 
 # --- 7. The run finishes.
 check "all phases complete" "✓ succeeded" 600
 
+# --- 7b. The run's files: w opens the files view (the workspace tree and the selected file).
+keys w
+check "w opens the files view with the run's files" "Files [0-9]+.*" 50
+check "the file tree lists a generated file" "[a-z0-9_]+\.py +v[0-9]+" 50
+check "the selected file's content is shown" "def [a-z0-9_]+\(payload" 50
+keys w
+wait_gone "Files [0-9]+" 30 && ok "w closes the files view" || bad "w closes the files view"
+
 # --- 8. History and a past run with replay.
 keys H
 check "H opens the history" "History \([0-9]+" 50

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import YmeraCore
 
 #if canImport(Glibc)
     import Glibc
@@ -209,29 +210,7 @@ enum Subprocess {
 #endif
 
 /// Strips control and escape sequences from untrusted text (pip output, server logs) before it
-/// reaches a terminal. Tabs and newlines stay.
+/// reaches a terminal. Tabs and newlines stay. The rules are the core's one sanitizer.
 public enum TerminalText {
-    public static func sanitize(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        var iterator = text.unicodeScalars.makeIterator()
-        while let scalar = iterator.next() {
-            switch scalar.value {
-            case 0x1B:  // ESC: drop the whole sequence (CSI … final byte, OSC … BEL/ST, or one char)
-                guard let next = iterator.next() else { break }
-                if next == "[" {
-                    while let c = iterator.next(), !(0x40...0x7E).contains(c.value) {}
-                } else if next == "]" {
-                    var previous: Unicode.Scalar?
-                    while let c = iterator.next() {
-                        if c.value == 0x07 || (previous?.value == 0x1B && c == "\\") { break }
-                        previous = c
-                    }
-                }
-            case 0x09, 0x0A: out.append(scalar)
-            case 0x00...0x1F, 0x7F, 0x80...0x9F: continue
-            default: out.append(scalar)
-            }
-        }
-        return String(out)
-    }
+    public static func sanitize(_ text: String) -> String { TextSanitizer.clean(text, tabs: .keep) }
 }

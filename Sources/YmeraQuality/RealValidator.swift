@@ -121,10 +121,15 @@ public struct RealValidator: QualityValidator {
         let locator = self.locator
         let runner = ToolRunner(searchPath: locator.searchPath)
         let wholeFileLanguage = fileName.flatMap { n in n.contains(".") ? CodeLanguage.from(tag: (n as NSString).pathExtension) : nil }
-        let blocks = CodeExtractor.extract(input.output, fileName: wholeFileLanguage != nil ? fileName : nil)
+        // With a workspace, the code checked is the run's files as written (a project: tests run
+        // against the other files under their own names); otherwise the code in the answer.
+        let workspaceBlocks = Self.blocks(fromFiles: input.files)
+        let blocks = workspaceBlocks.isEmpty
+            ? CodeExtractor.extract(input.output, fileName: wholeFileLanguage != nil ? fileName : nil) : workspaceBlocks
         // Code is measured where code is produced (generation, refinement) and wherever an answer
         // carries code blocks outside planning/research/review; a code task's generation without any
-        // code is a failure ("no code found"), but its validation verdict is prose and scored as text.
+        // code is a failure ("no code found"), but its validation verdict is prose and scored as text
+        // unless the run has a workspace, whose files are then validated as the project they are.
         let producesCode = [.generation, .refinement].contains(input.phase)
         let mayCarryCode = producesCode || input.phase == .validation
         let resolvedKind: Kind = kind
@@ -151,7 +156,13 @@ public struct RealValidator: QualityValidator {
                 let a = await CodeAnalyzer(locator: locator, runner: runner, options: options, pythonHelper: Self.pythonHelperURL())
                     .analyze(blocks)
                 analysis = a
-                dims += codeDimensions(a, dim: dim, applyCap: applyCap)
+                var codeDims = codeDimensions(a, dim: dim, applyCap: applyCap)
+                if !workspaceBlocks.isEmpty, let i = codeDims.firstIndex(where: { $0.name == "syntax" }) {
+                    let skipped = input.files.count - workspaceBlocks.count
+                    codeDims[i].detail = "workspace: \(plural(workspaceBlocks.count, "code file")) as written"
+                        + (skipped > 0 ? " (\(skipped) other file\(skipped == 1 ? "" : "s") not code or over the limits)" : "") + "; " + codeDims[i].detail
+                }
+                dims += codeDims
                 findings += a.allFindings
             }
         }
@@ -279,6 +290,24 @@ public struct RealValidator: QualityValidator {
     }
 
     func plural(_ n: Int, _ word: String) -> String { n == 1 ? "1 \(word)" : "\(n) \(word)s" }
+
+    /// Most workspace files checked per score, and the largest file checked.
+    static let maxWorkspaceFiles = 64
+    static let maxWorkspaceFileBytes = 256 * 1024
+
+    /// The workspace's code files as blocks (language from the extension), each named by its path
+    /// so tests import their modules as written. Files in no known language (docs, data) are left out.
+    static func blocks(fromFiles files: [WorkspaceFile]) -> [CodeBlock] {
+        var out: [CodeBlock] = []
+        for f in files.sorted(by: { $0.path < $1.path }) where out.count < maxWorkspaceFiles {
+            guard f.content.utf8.count <= maxWorkspaceFileBytes, f.path.contains("."),
+                let lang = CodeLanguage.from(tag: (f.path as NSString).pathExtension),
+                !f.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            else { continue }
+            out.append(CodeBlock(language: lang, fileName: f.path, code: f.content, startLine: 1, languageEvidence: "file name"))
+        }
+        return out
+    }
 
     /// The shipped Python helper (Resources/py_complexity.py), looked up without trapping when the
     /// resource bundle is missing (an installed binary without its bundle falls back to a one-liner).

@@ -169,6 +169,28 @@ struct EngineToolTests {
         #expect(RunState.replay(events).toolCalls == 1)
     }
 
+    @Test func sixPhaseRunWithToolsIsDeterministic() async throws {
+        let p = try plan(strategy: .multiModel, seed: 5)
+        func once() async throws -> ([RunEvent], RunState) {
+            let clock = VirtualClock()
+            let host = TestToolHost(.answer("notes from the docs"), phases: [.research, .generation])
+            let e = Engine(catalog: try testCatalog(), client: SimulatedProvider(clock: clock), validator: FixedValidator(), clock: clock, tools: host)
+            return await e.collect(p)
+        }
+        let (a, finalA) = try await once()
+        let (b, _) = try await once()
+        #expect(finalA.status == .succeeded)
+        #expect(a.count == b.count)
+        let firstDifference = a.indices.first { $0 < b.count && a[$0] != b[$0] }
+        #expect(firstDifference == nil, "same seed, same events — tool calls included; first difference at \(firstDifference.map { String(describing: a[$0].kind) } ?? "")")
+        let toolSteps = Set(a.compactMap { if case .toolCalled(let p) = $0.kind { p.step } else { nil } })
+        #expect(toolSteps.contains("research"))
+        #expect(toolSteps.contains { $0.hasPrefix("generation") })
+        #expect(!toolSteps.contains { $0.hasPrefix("planning") || $0.hasPrefix("review") || $0.hasPrefix("validation") })
+        #expect(finalA.toolCalls == toolSteps.count && finalA.toolFailures == 0)
+        #expect(finalA.steps["research"]?.output.contains("Tool search returned: notes from the docs") == true)
+    }
+
     @Test func phasesWithoutToolsSendNone() async throws {
         let clock = VirtualClock()
         let host = TestToolHost(.answer("x"), phases: [.research])
@@ -225,6 +247,44 @@ struct EngineToolTests {
         }
         #expect(final.status == .cancelled)
         #expect(types(events).last == "run_cancelled")
+    }
+
+    @Test func swapDuringAToolCallRestartsOnTheNewModel() async throws {
+        let clock = VirtualClock()
+        let host = TestToolHost(.answer("facts"))
+        let swapped = Mutex(false)
+        let client = RecordingClient(SimulatedProvider(clock: clock))
+        let e = try toolEngine(client, clock: clock, host: host)
+        let (events, final) = await e.collect(generationPlan()) { event, control in
+            if case .toolCalled = event.kind, !swapped.withLock({ s in defer { s = true }; return s }) {
+                control.swap(step: "generation", to: "sim/smart")
+            }
+        }
+        #expect(final.status == .succeeded)
+        let swap = kinds(events) { if case .modelSwapped(let s) = $0 { s } else { nil } }
+        #expect(swap.count == 1 && swap[0].restarted && swap[0].to == "sim/smart")
+        #expect(final.steps["generation"]?.model == "sim/smart")
+        // The interrupted call never returned into the old attempt; the new one ran its own loop.
+        let returned = kinds(events) { if case .toolReturned(let p) = $0 { p } else { nil } }
+        #expect(returned.count == 1)
+        #expect(client.all.last?.model.id == "sim/smart")
+        #expect(final.steps["generation"]?.output.contains("Tool search returned: facts") == true)
+    }
+
+    @Test func pauseDuringAToolLoopLetsTheAttemptFinish() async throws {
+        let clock = VirtualClock()
+        let host = TestToolHost(.answer("facts"))
+        let e = try toolEngine(RecordingClient(SimulatedProvider(clock: clock)), clock: clock, host: host)
+        let (events, final) = await e.collect(generationPlan()) { event, control in
+            if case .toolCalled = event.kind { control.pause() }
+        }
+        #expect(final.status == .succeeded)
+        // The attempt in flight is not stopped: its tool loop and answer complete under the pause.
+        let names = types(events)
+        let paused = try #require(names.firstIndex(of: "paused"))
+        #expect(names.contains("tool_returned"))
+        #expect(!names[paused...].contains("step_started"), "no new attempt starts while paused")
+        #expect(final.steps["generation"]?.output.contains("Tool search returned: facts") == true)
     }
 
     @Test func maxCallsIsHonoured() async throws {

@@ -19,7 +19,7 @@ struct ToolWireTests {
         r.tools = [Self.search, Self.fetch]
         r.messages += [
             .assistant(assistantText, toolCalls: [
-                ToolCall(id: "call_1", name: "search", argumentsJSON: #"{"query":"sockets"}"#),
+                ToolCall(id: "call_1", name: "search", argumentsJSON: #"{"query":"sockets"}"#, signature: "sig-1"),
                 ToolCall(id: "call_2", name: "fetch", argumentsJSON: #"{"url":"https://example.invalid/a"}"#),
             ]),
             .tool(ToolResult(callID: "call_1", name: "search", content: "3 pages about sockets")),
@@ -118,13 +118,34 @@ struct ToolWireTests {
         let call = try #require(modelParts[0]["functionCall"] as? [String: Any])
         #expect(call["name"] as? String == "search")
         #expect((call["args"] as? NSDictionary) == object(#"{"query":"sockets"}"#))
+        #expect(call["id"] as? String == "call_1")
+        #expect(modelParts[0]["thoughtSignature"] as? String == "sig-1", "the signature goes back beside its call")
+        #expect(modelParts[1]["thoughtSignature"] == nil)
         let responses = try #require(contents[2]["parts"] as? [[String: Any]])
         let r0 = try #require(responses[0]["functionResponse"] as? [String: Any])
-        #expect(r0["name"] as? String == "search")
+        #expect(r0["name"] as? String == "search" && r0["id"] as? String == "call_1")
         #expect((r0["response"] as? [String: Any])?["content"] as? String == "3 pages about sockets")
         let r1 = try #require(responses[1]["functionResponse"] as? [String: Any])
         #expect(r1["name"] as? String == "fetch")
         #expect((r1["response"] as? [String: Any])?["error"] as? String == "404 not found")
+    }
+
+    @Test("Gemini: ids we generated are not sent back; Gemini's own are")
+    func geminiGeneratedIDs() async throws {
+        let server = try await LoopbackServer.start { _ in .sse(Wire.gemini.stream(["ok"])) }
+        defer { Task { await server.stop() } }
+        var r = testRequest(Wire.gemini.provider(baseURL: server.baseURL))
+        r.tools = [Self.search]
+        r.messages += [
+            .assistant("", toolCalls: [ToolCall(id: "gemini_call_1_search", name: "search", argumentsJSON: "{}")]),
+            .tool(ToolResult(callID: "gemini_call_1_search", name: "search", content: "none")),
+        ]
+        _ = await collect(Wire.gemini.client(), r)
+        let contents = try #require(try body(server)["contents"] as? [[String: Any]])
+        let call = try #require((contents[1]["parts"] as? [[String: Any]])?.first?["functionCall"] as? [String: Any])
+        #expect(call["id"] == nil && (call["args"] as? [String: Any])?.isEmpty == true)
+        let response = try #require((contents[2]["parts"] as? [[String: Any]])?.first?["functionResponse"] as? [String: Any])
+        #expect(response["id"] == nil && response["name"] as? String == "search")
     }
 
     @Test("without tools the request has no tools field", arguments: Wire.allCases)
@@ -180,7 +201,7 @@ struct ToolWireTests {
         case .gemini:
             return Self.sse([
                 #"{"candidates":[{"content":{"role":"model","parts":[{"text":"Searching."}]}}]}"#,
-                #"{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"search","args":{"query":"sockets"}}},{"functionCall":{"name":"fetch","args":{"url":"u"}}}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":30,"candidatesTokenCount":12}}"#,
+                #"{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"search","args":{"query":"sockets"}},"thoughtSignature":"sig-A"},{"functionCall":{"name":"fetch","args":{"url":"u"}}}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":30,"candidatesTokenCount":12}}"#,
             ])
         }
     }
@@ -212,7 +233,9 @@ struct ToolWireTests {
         switch wire {
         case .openAI: #expect(got.map(\.id) == ["call_abc", "call_def"])
         case .anthropic: #expect(got.map(\.id) == ["toolu_01", "toolu_02"])
-        case .gemini: #expect(Set(got.map(\.id)).count == 2 && got.allSatisfy { !$0.id.isEmpty })
+        case .gemini:
+            #expect(Set(got.map(\.id)).count == 2 && got.allSatisfy { !$0.id.isEmpty })
+            #expect(got.map(\.signature) == ["sig-A", nil])
         }
         #expect(outcome.finish == .toolCalls)
         #expect(outcome.finishedCount == 1)

@@ -87,6 +87,6 @@ import YmeraCore
     }
 
     @Test func terminalOutputIsSanitized() {
-        #expect(sanitizeForTerminal("a\u{1B}[31mred\u{07}") == "a\u{FFFD}[31mred\u{FFFD}")
+        #expect(sanitizeForTerminal("a\u{1B}[31mred\u{07}\u{9B}2Jx\u{202E}") == "aredx")
     }
 }

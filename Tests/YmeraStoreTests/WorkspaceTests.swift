@@ -262,11 +262,10 @@ struct WorkspaceTests {
         let plan = try Planner(catalog: catalog, available: catalog.models).plan(
             task: task, intent: IntentAnalyzer().analyze(task), options: PlanOptions(seed: 7, runID: "run-engine"))
         let clock = VirtualClock()
-        let engine = Engine(catalog: catalog, client: SimulatedProvider(clock: clock), validator: HeuristicValidator(), clock: clock)
-        let handle = engine.start(plan)
-        let recorder = WorkspaceRecorder(dataDirectory: data)
-        for await event in handle.events { recorder.record(event, state: handle.state) }
-        let final = await handle.finalState()
+        let engine = Engine(
+            catalog: catalog, client: SimulatedProvider(clock: clock), validator: HeuristicValidator(), clock: clock,
+            workspace: StoreRunWorkspace(dataDirectory: data))
+        let final = await engine.run(plan)
         #expect(final.status == .succeeded)
 
         let ws = try #require(try Workspace.existing(dataDirectory: data, runID: "run-engine"))

@@ -110,6 +110,12 @@ import YmeraCore
         }
     }
 
+    @Test func filesViewOfARun() async {
+        await check("files") { w, h in await FilesViewTests.filesApp(width: w, height: h) }
+        // The refused name, selected: marked and explained, never written.
+        await check("files-refused") { w, h in await FilesViewTests.filesApp(width: w, height: h, select: 4) }
+    }
+
     @Test func tooSmallTerminalShowsAMessage() {
         var a = Fixtures.app(width: 40, height: 10)
         a.screen = .runs

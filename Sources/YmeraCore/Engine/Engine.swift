@@ -54,6 +54,8 @@ public final class Engine: Sendable {
     let clock: any RunClock
     let history: (any ExecutionHistory)?
     let logger: Logger
+    /// Where generation and refinement write their files (nil: outputs stay text only).
+    let workspace: (any RunWorkspace)?
     /// Tools for the phases (MCP servers through YmeraMCP); nil: no tool calling.
     public let toolHost: (any ToolHost)?
 
@@ -61,8 +63,9 @@ public final class Engine: Sendable {
         catalog: Catalog, client: any ModelClient, validator: any QualityValidator = HeuristicValidator(),
         clock: any RunClock = SystemClock(), resilience: ResilienceRegistry? = nil, config: EngineConfig = EngineConfig(),
         history: (any ExecutionHistory)? = nil, logger: Logger = Logger(label: "ymera.engine"),
-        tools: (any ToolHost)? = nil
+        workspace: (any RunWorkspace)? = nil, tools: (any ToolHost)? = nil
     ) {
+        self.workspace = workspace
         self.toolHost = tools
         self.catalog = catalog
         self.client = client
@@ -165,6 +168,10 @@ final class RunExecution: Sendable {
         var running: Set<String> = []
         var rng: SplitMix64
         var finished = false
+        /// Events numbered but not yet handed to the observer and the stream, in `seq` order.
+        var outbox: [RunEvent] = []
+        /// True while one emitter hands the outbox over; others only append to it.
+        var delivering = false
     }
 
     let engine: Engine
@@ -196,17 +203,51 @@ final class RunExecution: Sendable {
 
     // MARK: events
 
+    /// Numbers an event, folds it into the run's state, and hands it to the observer and the stream in
+    /// `seq` order. Steps running at once emit from different threads: numbering happens under the lock,
+    /// and the hand-over goes through an outbox drained by one emitter at a time, so the journal, the live
+    /// view and `--json` never see event 12 before event 11. The observer runs outside the lock (it may
+    /// send run commands, which emit in turn: those land in the outbox and the same drain delivers them).
     @discardableResult
     func emit(_ kind: RunEvent.Kind) -> RunEvent {
-        let event = m.withLock { s -> RunEvent in
+        let (event, drain) = m.withLock { s -> (RunEvent, Bool) in
             s.seq += 1
             let e = RunEvent(runID: s.plan.runID, seq: s.seq, elapsedMs: baseElapsed + Int(nowMs - startMs), kind: kind)
             s.state.apply(e)
-            return e
+            s.outbox.append(e)
+            if s.delivering { return (e, false) }
+            s.delivering = true
+            return (e, true)
         }
-        observer?(event, RunControl(execution: self))
-        continuation.yield(event)
+        if drain { deliverOutbox() }
         return event
+    }
+
+    private func deliverOutbox() {
+        while true {
+            let batch = m.withLock { s -> [RunEvent] in
+                if s.outbox.isEmpty {
+                    s.delivering = false
+                    return []
+                }
+                defer { s.outbox.removeAll(keepingCapacity: true) }
+                return s.outbox
+            }
+            if batch.isEmpty { return }
+            for e in batch {
+                observer?(e, RunControl(execution: self))
+                continuation.yield(e)
+            }
+        }
+    }
+
+    /// Waits (briefly, bounded) until another thread's drain has handed over every event, so the stream
+    /// is not finished before its last events are in it.
+    func awaitDelivery() async {
+        for _ in 0..<1_000_000 {
+            if m.withLock({ !$0.delivering && $0.outbox.isEmpty }) { return }
+            await Task.yield()
+        }
     }
 
     func emit(_ t: CircuitBreaker.Transition?, model: ModelID) {
@@ -410,6 +451,7 @@ final class RunExecution: Sendable {
                 await host.endRun(runID)
             }
         }
+        await awaitDelivery()
         continuation.finish()
         clock.leave()
         return state
@@ -528,6 +570,7 @@ final class RunExecution: Sendable {
         results.sort { $0.3 == $1.3 ? $0.0 < $1.0 : $0.3 > $1.3 }
         let best = results[0]
         emit(.candidateChosen(.init(step: step.id, chosen: best.0, scores: Dictionary(uniqueKeysWithValues: results.map { ($0.0, $0.3.rounded(places: 3)) }))))
+        _ = workspaceFiles(stepID: step.id, step: step, output: best.1, model: best.2)
         emit(.stepDone(.init(step: step.id, model: best.2, outputChars: best.1.count)))
         return true
     }
@@ -581,6 +624,7 @@ final class RunExecution: Sendable {
                                 emit(.stepFailed(.init(step: childID, errorClass: f.errorClass, reason: f.message)))
                                 return (sid, false)
                             case .success(let (out, model)):
+                                _ = workspaceFiles(stepID: childID, step: current, output: out, model: model)
                                 emit(.stepDone(.init(step: childID, model: model, outputChars: out.count)))
                                 return (sid, true)
                             }
@@ -639,11 +683,12 @@ final class RunExecution: Sendable {
     // MARK: quality
 
     func score(stepID: String, step: PlanStep, output: String, model: ModelID) async -> QualityReport? {
+        let files = workspaceFiles(stepID: stepID, step: step, output: output, model: model)
         guard engine.config.validateSteps else { return nil }
         let plan = m.withLock { $0.plan }
         let report = await engine.validator.evaluate(ValidationInput(
             task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
-            requirements: requirements(for: stepID), threshold: plan.qualityThreshold))
+            requirements: requirements(for: stepID), threshold: plan.qualityThreshold, files: files))
         emit(.qualityScored(.init(step: stepID, model: model, report: report)))
         return report
     }
@@ -667,7 +712,44 @@ final class RunExecution: Sendable {
             report = r2
             if r2.score >= best.score { best = (refined, used, r2.score) }
         }
-        return (best.output, best.model, refinements > 0 && best.output == output && best.model == model)
+        let keptEarlier = refinements > 0 && best.output == output && best.model == model
+        if keptEarlier {
+            // The refinement's files were written to be scored; the kept output's files are final again.
+            _ = workspaceFiles(stepID: stepID, step: step, output: output, model: model)
+        }
+        return (best.output, best.model, keptEarlier)
+    }
+
+    /// The workspace's files to score a step against. A top-level generation or refinement step's
+    /// output is applied first (its named files become new versions, authored by the step, its phase
+    /// and `model`; refused names are reported), so the score refers to the files as written; a
+    /// validation step reads the files as they stand. A subtask's files are applied as it finishes
+    /// (its own model is their author); candidates are not applied, the kept one is. Empty without a
+    /// workspace, and for subtasks and candidates.
+    func workspaceFiles(stepID: String, step: PlanStep, output: String, model: ModelID) -> [WorkspaceFile] {
+        guard let workspace = engine.workspace else { return [] }
+        let runID = m.withLock { $0.plan.runID }
+        let topLevel = !stepID.contains("/") && !stepID.contains("#")
+        // A decomposed step's files were applied subtask by subtask.
+        let appliedBySubtasks = topLevel && step.decompose && step.candidates.isEmpty
+        if !stepID.contains("#") && !appliedBySubtasks && (step.phase == .generation || step.phase == .refinement) {
+            let author = FileAuthor(step: stepID, phase: step.phase, model: model)
+            do {
+                let change = try workspace.apply(output, runID: runID, author: author)
+                if !change.isEmpty {
+                    emit(.filesWritten(.init(step: stepID, phase: step.phase, model: model, files: change.written, refused: change.refused)))
+                }
+            } catch {
+                emit(.filesWritten(.init(step: stepID, phase: step.phase, model: model, files: [], error: "\(error)")))
+            }
+            if !topLevel { return [] }
+        } else if !(topLevel && (step.phase == .validation || appliedBySubtasks)) {
+            return []
+        }
+        do { return try workspace.files(runID: runID) } catch {
+            engine.logger.warning("could not read the workspace of \(runID): \(error)")
+            return []
+        }
     }
 
     func resilienceAllows(_ model: ModelID) -> Bool { engine.resilience.peek(model, nowMs: nowMs) == nil }
@@ -1028,7 +1110,9 @@ final class RunExecution: Sendable {
         let offered = Dictionary(request.tools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         // Calls without an id get one, so results can be matched to them.
         let calls = calls.enumerated().map { i, c in
-            c.id.isEmpty ? ToolCall(id: "call_\(ctx.attempt)_\(loop.calls + i + 1)", name: c.name, argumentsJSON: c.argumentsJSON) : c
+            var c = c
+            if c.id.isEmpty { c.id = "call_\(ctx.attempt)_\(loop.calls + i + 1)" }
+            return c
         }
         var messages = request.messages + [.assistant(text, toolCalls: calls)]
         var next = request
@@ -1037,7 +1121,7 @@ final class RunExecution: Sendable {
             let started = nowMs
             func failed(_ f: ToolFailure) -> ModelRequest {
                 emit(.toolFailed(.init(
-                    step: stepID, callID: call.id, tool: call.name, server: f.server ?? server, failure: f.failureClass,
+                    step: stepID, callID: call.id, tool: ToolLoop.preview(call.name, 64), server: f.server ?? server, failure: f.failureClass,
                     message: ToolLoop.preview(f.message, 500), durationMs: Int(max(0, nowMs - started)))))
                 next.messages = ToolLoop.withoutTools(messages, failure: f, tool: call.name)
                 next.tools = []

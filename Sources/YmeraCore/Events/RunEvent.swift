@@ -69,6 +69,8 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case runCancelled(RunEnded)
         /// A resumed run picks up: which steps were already done and are kept as they were.
         case runResumed(RunResumed)
+        /// A generation or refinement step's files were written to the run's workspace (or refused).
+        case filesWritten(FilesWritten)
         /// Tool calling (MCP): a model asked for a call, the call returned, or it failed (classified).
         case toolCalled(ToolCalled)
         case toolReturned(ToolReturned)
@@ -313,6 +315,26 @@ public struct RunEvent: Sendable, Hashable, Codable {
         public var keptSteps: [String]
         public init(keptSteps: [String]) { self.keptSteps = keptSteps }
     }
+    public struct FilesWritten: Codable, Sendable, Hashable {
+        /// The step whose output named the files (the author of the new versions).
+        public var step: String
+        public var phase: Phase
+        public var model: ModelID
+        /// New versions, in the order the output named them.
+        public var files: [WrittenFile]
+        /// Names not written, each with why (never written anywhere).
+        public var refused: [RefusedFile]
+        /// The workspace itself failed (cannot be opened or written); nothing was written.
+        public var error: String?
+        public init(step: String, phase: Phase, model: ModelID, files: [WrittenFile], refused: [RefusedFile] = [], error: String? = nil) {
+            self.step = step
+            self.phase = phase
+            self.model = model
+            self.files = files
+            self.refused = refused
+            self.error = error
+        }
+    }
     public struct ToolCalled: Codable, Sendable, Hashable {
         public var step: String
         public var model: ModelID
@@ -418,6 +440,7 @@ extension RunEvent {
         case "run_failed": kind = .runFailed(try RunEnded(from: decoder))
         case "run_cancelled": kind = .runCancelled(try RunEnded(from: decoder))
         case "run_resumed": kind = .runResumed(try RunResumed(from: decoder))
+        case "files_written": kind = .filesWritten(try FilesWritten(from: decoder))
         case "tool_called": kind = .toolCalled(try ToolCalled(from: decoder))
         case "tool_returned": kind = .toolReturned(try ToolReturned(from: decoder))
         case "tool_failed": kind = .toolFailed(try ToolFailed(from: decoder))
@@ -456,6 +479,7 @@ extension RunEvent {
         case .stepReset(let p): try p.encode(to: encoder)
         case .runFinished(let p), .runFailed(let p), .runCancelled(let p): try p.encode(to: encoder)
         case .runResumed(let p): try p.encode(to: encoder)
+        case .filesWritten(let p): try p.encode(to: encoder)
         case .toolCalled(let p): try p.encode(to: encoder)
         case .toolReturned(let p): try p.encode(to: encoder)
         case .toolFailed(let p): try p.encode(to: encoder)
@@ -490,6 +514,7 @@ extension RunEvent.Kind {
         case .runFailed: "run_failed"
         case .runCancelled: "run_cancelled"
         case .runResumed: "run_resumed"
+        case .filesWritten: "files_written"
         case .toolCalled: "tool_called"
         case .toolReturned: "tool_returned"
         case .toolFailed: "tool_failed"
@@ -514,6 +539,7 @@ extension RunEvent.Kind {
         case .stepSkipped(let p): p.step
         case .modelSwapped(let p): p.step
         case .stepReset(let p): p.step
+        case .filesWritten(let p): p.step
         case .toolCalled(let p): p.step
         case .toolReturned(let p): p.step
         case .toolFailed(let p): p.step

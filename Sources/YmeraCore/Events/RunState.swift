@@ -80,6 +80,25 @@ public struct BreakerView: Sendable, Hashable {
     public var failures: Int
 }
 
+/// One file of a run's workspace as the views see it: its latest version and who wrote it.
+public struct FileEntry: Sendable, Hashable, Identifiable {
+    public var path: String
+    public var version: Int
+    public var step: String
+    public var phase: Phase
+    public var model: ModelID
+    public var bytes: Int
+    public var sha256: String
+    public var id: String { path }
+}
+
+/// A file name a step's output gave that was refused (not written), and why.
+public struct RefusedFileEntry: Sendable, Hashable {
+    public var name: String
+    public var reason: String
+    public var step: String
+}
+
 /// A notable event for the run's event log (no text deltas).
 public struct LogEntry: Sendable, Hashable {
     public enum Level: String, Sendable, Hashable { case info, warn, error }
@@ -114,6 +133,10 @@ public struct RunState: Sendable {
     public var endReason: String?
     /// Events applied out of order or for unknown steps (should stay 0; shown when not).
     public var anomalies = 0
+    /// The run's workspace: path → latest version, sorted by path.
+    public var files: OrderedDictionary<String, FileEntry> = [:]
+    /// File names refused by the workspace, in the order they came.
+    public var refusedFiles: [RefusedFileEntry] = []
 
     /// How many log entries are kept for views (the journal keeps all events).
     public var logLimit = 500
@@ -401,6 +424,22 @@ public struct RunState: Sendable {
             status = .failed
             endReason = p.reason
             note(event, .error, "run failed: \(p.reason ?? "unknown reason")")
+
+        case .filesWritten(let p):
+            for f in p.files {
+                files[f.path] = FileEntry(
+                    path: f.path, version: f.version, step: p.step, phase: p.phase, model: p.model, bytes: f.bytes, sha256: f.sha256)
+            }
+            if !p.files.isEmpty {
+                files.sort { $0.key < $1.key }
+                let list = p.files.prefix(6).map { "\($0.path) v\($0.version)" }.joined(separator: ", ")
+                note(event, .info, "\(p.step): wrote \(p.files.count) file(s) on \(p.model): \(list)\(p.files.count > 6 ? ", …" : "")")
+            }
+            for r in p.refused {
+                refusedFiles.append(RefusedFileEntry(name: String(r.name.prefix(300)), reason: r.reason, step: p.step))
+                note(event, .error, "\(p.step): refused file \"\(r.name.prefix(120))\": \(r.reason)")
+            }
+            if let e = p.error { note(event, .error, "\(p.step): workspace error: \(e)") }
 
         case .runCancelled(let p):
             status = .cancelled

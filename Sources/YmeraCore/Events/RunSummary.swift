@@ -37,6 +37,18 @@ public struct RunSummary: Codable, Sendable, Hashable {
     public var cost: String
     public var durationMs: Int
     public var score: Double?
+    /// The run's workspace: each file's latest version and its author (nil when the run wrote none).
+    public var files: [FileSummary]? = nil
+    /// File names the workspace refused (nil when none).
+    public var refusedFiles: [RefusedFile]? = nil
+
+    public struct FileSummary: Codable, Sendable, Hashable {
+        public var path: String
+        public var version: Int
+        public var phase: Phase
+        public var model: ModelID
+        public var bytes: Int
+    }
 }
 
 extension RunState {
@@ -59,7 +71,9 @@ extension RunState {
             retries: retries, fallbacks: fallbacks, breakerTrips: breakerTrips, swaps: swaps, refinements: refinements,
             tokens: usage.totalTokens, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens + usage.reasoningTokens,
             tokensEstimated: usage.estimated, costUSD: cost.money.dollars, costComplete: cost.isFullyPriced,
-            cost: cost.display, durationMs: elapsedMs, score: score?.rounded(places: 3))
+            cost: cost.display, durationMs: elapsedMs, score: score?.rounded(places: 3),
+            files: files.isEmpty ? nil : files.values.map { RunSummary.FileSummary(path: $0.path, version: $0.version, phase: $0.phase, model: $0.model, bytes: $0.bytes) },
+            refusedFiles: refusedFiles.isEmpty ? nil : refusedFiles.map { RefusedFile(name: $0.name, reason: $0.reason) })
     }
 }
 

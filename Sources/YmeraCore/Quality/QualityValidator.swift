@@ -86,11 +86,15 @@ public struct ValidationInput: Sendable {
     /// Requirements and subtasks from the planning phase, to check completeness against.
     public var requirements: [String]
     public var threshold: Double
+    /// The run's workspace as it stands (final version of each file) when there is one: a validator
+    /// checks these as a project (tests run against the files as written). Empty: only `output`.
+    public var files: [WorkspaceFile]
 
     public init(
         task: String, intent: Intent, stepID: String, phase: Phase, output: String, requirements: [String],
-        threshold: Double
+        threshold: Double, files: [WorkspaceFile] = []
     ) {
+        self.files = files
         self.task = task
         self.intent = intent
         self.stepID = stepID

@@ -55,11 +55,18 @@ public struct SimulatedProvider: ModelClient {
         let ctx = request.context
         let seed = SplitMix64.derive(ctx.seed, "\(ctx.stepID)|\(request.model.id)|\(ctx.attempt)")
         var rng = SplitMix64(seed: seed)
-        let userText = request.messages.last(where: { $0.role == .user })?.content ?? ""
+        let lastUser = request.messages.last(where: { $0.role == .user })?.content ?? ""
+        // In a tool conversation the last message may be a tool result or the engine's note that a tool
+        // failed: the task is in the prompt's own user message.
+        let toolConversation = !request.tools.isEmpty || lastUser.contains("No more tools are available")
+            || request.messages.contains { $0.role == .tool || $0.toolCalls != nil }
+        let userText = toolConversation
+            ? (request.messages.last(where: { $0.role == .user && $0.content.contains("## Task\n") })?.content ?? lastUser) : lastUser
         let task = ctx.stepID.contains("#judge") ? userText : Self.section("Task", in: userText)
-        let subtask = Self.section("Your subtask", in: request.messages.last(where: { $0.role == .user })?.content ?? "")
-        let isContinuation = request.messages.last?.content.hasPrefix("Your previous answer was cut off") == true
-        let isRefinement = request.messages.last?.content.hasPrefix("This answer scored") == true
+        let subtask = Self.section("Your subtask", in: userText)
+        let lastAsked = toolConversation ? lastUser : (request.messages.last?.content ?? "")
+        let isContinuation = lastAsked.hasPrefix("Your previous answer was cut off")
+        let isRefinement = lastAsked.hasPrefix("This answer scored")
         // Tool use: offered tools and no result yet — call the first one; with results — cite them.
         let toolResults = request.messages.filter { $0.role == .tool }
         if !request.tools.isEmpty && toolResults.isEmpty {
@@ -67,7 +74,9 @@ public struct SimulatedProvider: ModelClient {
         }
         var text = SimulatedText.generate(
             phase: ctx.phase, taskType: ctx.taskType, task: task, subtask: subtask, stepID: ctx.stepID,
-            model: request.model, continuation: isContinuation, refinement: isRefinement, rng: &rng)
+            model: request.model, continuation: isContinuation, refinement: isRefinement,
+            previousFiles: SimulatedText.fileNames(in: request.messages.filter { $0.role != .system }.map(\.content).joined(separator: "\n")),
+            rng: &rng)
         if !toolResults.isEmpty {
             let cites = toolResults.map { r in
                 "Tool \(r.toolName ?? "?") returned: " + String(r.content.prefix(200)).replacingOccurrences(of: "\n", with: " ")

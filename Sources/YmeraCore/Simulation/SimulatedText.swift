@@ -4,7 +4,7 @@ enum SimulatedText {
 
     static func generate(
         phase: Phase, taskType: TaskType, task: String, subtask: String, stepID: String, model: ModelInfo,
-        continuation: Bool, refinement: Bool, rng: inout SplitMix64
+        continuation: Bool, refinement: Bool, previousFiles: [String] = [], rng: inout SplitMix64
     ) -> String {
         let reqs = IntentAnalyzer.requirements(in: task.isEmpty ? "the task" : String(task.prefix(2000)))
         let subject = reqs.first ?? "the task"
@@ -21,7 +21,13 @@ enum SimulatedText {
             return "## Research notes\n\n" + notes.joined(separator: "\n") + "\n\nConstraints: keep it simple, testable and secure.\n"
         case .generation, .refinement:
             let focus = subtask.isEmpty ? subject : subtask
-            let body = taskType == .code ? code(focus: focus, reqs: reqs, refined: phase == .refinement || refinement, rng: &rng)
+            let refined = phase == .refinement || refinement
+            // A refinement improves a file it was given (a new version of it), not a new file.
+            let module = refined ? previousFiles.first { f in
+                f.hasSuffix(".py") && !(f.split(separator: "/").last ?? "").hasPrefix("test_")
+                    && f.dropLast(3).allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+            }.map { String($0.dropLast(3)) } : nil
+            let body = taskType == .code ? code(focus: focus, reqs: reqs, refined: refined, module: module, rng: &rng)
                 : prose(focus: focus, reqs: reqs, rng: &rng)
             return continuation ? body.split(separator: "\n").suffix(4).joined(separator: "\n") + "\n" : body
         case .review:
@@ -63,8 +69,8 @@ enum SimulatedText {
         return joined.isEmpty ? "task" : (joined.first!.isNumber ? "t_" + joined : joined)
     }
 
-    static func code(focus: String, reqs: [String], refined: Bool, rng: inout SplitMix64) -> String {
-        let name = slug(focus)
+    static func code(focus: String, reqs: [String], refined: Bool, module: String? = nil, rng: inout SplitMix64) -> String {
+        let name = module ?? slug(focus)
         let verb = pick(["handle", "process", "run"], &rng)
         var s = "Here is the implementation of \(focus).\n\n```python\n# file: \(name).py\n"
         s += "\"\"\"\(focus.replacingOccurrences(of: "\"", with: "'")).\"\"\"\n\nimport os\n\n\n"
@@ -122,6 +128,18 @@ enum SimulatedText {
     }
 
     /// Splits text into token-like pieces (a word with its leading space, or a punctuation run).
+    /// File names given by `# file: NAME` lines (the convention the code prompts ask for), in order.
+    static func fileNames(in text: String) -> [String] {
+        var names: [String] = []
+        for line in text.split(separator: "\n") {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            guard t.hasPrefix("# file:") else { continue }
+            let name = t.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            if !name.isEmpty && !name.contains(" ") && !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+
     static func tokenize(_ text: String) -> [String] {
         var out: [String] = []
         var cur = ""

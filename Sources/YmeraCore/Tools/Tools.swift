@@ -31,11 +31,14 @@ public struct ToolCall: Codable, Sendable, Hashable {
     public var name: String
     /// Arguments as JSON text (an object).
     public var argumentsJSON: String
+    /// Opaque data the provider wants sent back with the call (Gemini's `thoughtSignature`).
+    public var signature: String?
 
-    public init(id: String, name: String, argumentsJSON: String) {
+    public init(id: String, name: String, argumentsJSON: String, signature: String? = nil) {
         self.id = id
         self.name = name
         self.argumentsJSON = argumentsJSON
+        self.signature = signature
     }
 }
 

@@ -19,15 +19,18 @@ public struct GeminiFormat: WireFormat {
             switch m.role {
             case .tool:
                 let key = m.toolIsError == true ? "error" : "content"
-                parts = [.object(["functionResponse": .object([
-                    "name": .string(m.toolName ?? ""), "response": .object([key: .string(m.content)]),
-                ])])]
+                var response: [String: JSONValue] = ["name": .string(m.toolName ?? ""), "response": .object([key: .string(m.content)])]
+                if let id = m.toolCallID, !id.hasPrefix(Self.generatedIDPrefix) { response["id"] = .string(id) }
+                parts = [.object(["functionResponse": .object(response)])]
             case .assistant where !(m.toolCalls ?? []).isEmpty:
                 if !m.content.isEmpty { parts.append(.object(["text": .string(m.content)])) }
                 for c in m.toolCalls ?? [] {
-                    parts.append(.object(["functionCall": .object([
-                        "name": .string(c.name), "args": ToolWire.object(c.argumentsJSON) ?? .object([:]),
-                    ])]))
+                    var call: [String: JSONValue] = ["name": .string(c.name), "args": ToolWire.object(c.argumentsJSON) ?? .object([:])]
+                    if !c.id.hasPrefix(Self.generatedIDPrefix) { call["id"] = .string(c.id) }
+                    var part: [String: JSONValue] = ["functionCall": .object(call)]
+                    // Thinking models sign their calls; the signature goes back beside the call.
+                    if let sig = c.signature { part["thoughtSignature"] = .string(sig) }
+                    parts.append(.object(part))
                 }
             default:
                 parts = [.object(["text": .string(m.content)])]
@@ -68,6 +71,9 @@ public struct GeminiFormat: WireFormat {
         return PreparedRequest(
             method: "POST", url: "\(baseURL)/models/\(name):\(method)", headers: headers, body: JSONValue.object(body).encoded())
     }
+
+    /// Ids we give calls that came without one (Gemini's own ids are sent back; ours are not).
+    static let generatedIDPrefix = "gemini_call_"
 
     public func probe(baseURL: String, apiKey: String?, headers: [String: String]) -> PreparedRequest {
         var h = jsonHeaders(headers)
@@ -130,8 +136,10 @@ public struct GeminiFormat: WireFormat {
                             throw FailureClassifier.malformed("a functionCall part is not an object", sample: ToolWire.text(fc), format: .gemini, provider: provider)
                         }
                         let args = fc["args"].map(ToolWire.text) ?? ""
-                        let id = fc["id"]?.string ?? "gemini_call_\(calls.count + 1)_\(fc["name"]?.string ?? "")"
-                        calls.append(try ToolWire.checked(id: id, name: fc["name"]?.string, arguments: args, format: .gemini, provider: provider))
+                        let id = fc["id"]?.string ?? "\(GeminiFormat.generatedIDPrefix)\(calls.count + 1)_\(fc["name"]?.string ?? "")"
+                        var call = try ToolWire.checked(id: id, name: fc["name"]?.string, arguments: args, format: .gemini, provider: provider)
+                        call.signature = part["thoughtSignature"]?.string ?? fc["thoughtSignature"]?.string
+                        calls.append(call)
                     }
                 }
                 if let r = candidate["finishReason"]?.string { finish = FinishReasons.gemini(r) }

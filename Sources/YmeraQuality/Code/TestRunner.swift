@@ -107,14 +107,19 @@ struct SandboxTestRunner: Sendable {
         }
         guard let scratch = try? Scratch(prefix: "ymera-tests") else { return notChecked(nil, "no temporary directory") }
         defer { scratch.remove() }
-        for (name, code) in Self.layout(blocks, ext: "py") { _ = try? scratch.write(name, code) }
+        let files = Self.layout(blocks, ext: "py")
+        for (name, code) in files { _ = try? scratch.write(name, code) }
+        // The test files by name: pytest collects only test_*.py and *_test.py by itself, so a
+        // project's `tests.py` is passed explicitly.
+        let testCodes = Set(blocks.filter(\.isTest).map(\.code))
+        let testNames = files.filter { testCodes.contains($0.1) }.map(\.0)
         let probe = await runner.run(
             py, ["-c", "import importlib.util as u;print(' '.join(m for m in ('pytest','coverage') if u.find_spec(m)))"],
             in: scratch.url, limits: .init(timeout: .seconds(20)))
         let mods = Set(probe.stdout.split(whereSeparator: \.isWhitespace).map(String.init))
         let framework = mods.contains("pytest") ? "pytest" : "unittest"
         let testArgs = framework == "pytest"
-            ? ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no"]
+            ? ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no"] + testNames
             : ["-m", "unittest", "discover", "-v", "-p", "test*.py"]
         let withCoverage = mods.contains("coverage")
         let args = withCoverage

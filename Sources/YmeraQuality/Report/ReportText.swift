@@ -1,20 +1,9 @@
 import Foundation
 import YmeraCore
 
-/// Strips control and escape sequences from untrusted text before it reaches a terminal.
-public func sanitizeForTerminal(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.count)
-    for scalar in s.unicodeScalars {
-        switch scalar.value {
-        case 0x0A, 0x09: out.unicodeScalars.append(scalar)
-        case 0x00...0x1F, 0x7F...0x9F: out.unicodeScalars.append("\u{FFFD}")
-        case 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069: continue  // zero-width and bidi controls
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
-}
+/// Strips control and escape sequences from untrusted text before it reaches a terminal: the core's
+/// one sanitizer, so a report drops a whole `ESC [31m` sequence exactly as the dashboard does.
+public func sanitizeForTerminal(_ s: String) -> String { TextSanitizer.clean(s, tabs: .keep) }
 
 extension RealValidator.Result {
     /// The human-readable breakdown `ymera validate` prints: per block its syntax, the complexity of

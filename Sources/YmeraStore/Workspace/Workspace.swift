@@ -103,7 +103,7 @@ public enum WorkspaceError: Error, CustomStringConvertible, Equatable {
 /// fresh temporary (`O_EXCL | O_NOFOLLOW`) and renamed over the target (rename replaces a link, it
 /// does not follow it).
 ///
-/// Not thread-safe: one writer (the CLI's event loop) per run.
+/// Not thread-safe: one writer per run (`StoreRunWorkspace` serialises the engine's writes).
 public final class Workspace {
     public static let maxFiles = 200
     public static let maxFileBytes = 1 << 20

@@ -20,8 +20,12 @@ public struct ParsedFile: Sendable, Hashable {
 /// (YmeraQuality's `CodeExtractor` does the same for validation, but YmeraStore may not depend on
 /// YmeraQuality, and the extractor only accepts names it considers well-formed, which would hide
 /// hostile names instead of reporting them.)
+///
+/// A structured answer is read too: the whole answer, or a fenced `json` block, holding
+/// `{"files": [{"path": "app.py", "content": "…"}, …]}` (`name` is accepted for `path`).
 public enum WorkspaceParser {
     public static func files(in output: String) -> [ParsedFile] {
+        if let structured = structuredFiles(output) { return structured }
         let lines = output.components(separatedBy: "\n")
         var files: [ParsedFile] = []
         var i = 0
@@ -54,6 +58,30 @@ public enum WorkspaceParser {
         return files
     }
 
+    /// `{"files": [{"path", "content"}]}` as the whole answer or in a fenced json block; nil when
+    /// the answer is not one.
+    static func structuredFiles(_ output: String) -> [ParsedFile]? {
+        func parse(_ text: String) -> [ParsedFile]? {
+            let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard t.hasPrefix("{"), t.contains("\"files\""),
+                let obj = try? JSONSerialization.jsonObject(with: Data(t.utf8)) as? [String: Any],
+                let list = obj["files"] as? [Any]
+            else { return nil }
+            let files = list.compactMap { item -> ParsedFile? in
+                guard let f = item as? [String: Any], let name = (f["path"] ?? f["name"]) as? String,
+                    let content = f["content"] as? String
+                else { return nil }
+                return ParsedFile(name: name, content: content)
+            }
+            return files.isEmpty ? nil : files
+        }
+        if let whole = parse(output) { return whole }
+        guard let open = output.range(of: "```json\n") else { return nil }
+        let rest = output[open.upperBound...]
+        guard let close = rest.range(of: "\n```") else { return nil }
+        return parse(String(rest[..<close.lowerBound]))
+    }
+
     static func fenceOpening(_ trimmed: String) -> String? {
         for f in ["````", "```", "~~~"] where trimmed.hasPrefix(f) {
             if trimmed.dropFirst(f.count).contains("`") { return nil }
@@ -78,8 +106,10 @@ public enum WorkspaceParser {
                 continue
             }
             t = t.trimmingCharacters(in: CharacterSet(charactersIn: "\"'`"))
-            if n == 0 && !(t.contains(".") || t.contains("/")) { continue }  // a language tag
-            if t.contains(".") || t.contains("/") { return t }
+            // A path has a slash or ends in an extension (prose such as "name." after a fence is not one).
+            let looksLikePath = t.contains("/") || t.range(of: #"\.[A-Za-z0-9_+-]{1,10}$"#, options: .regularExpression) != nil
+            if n == 0 && !looksLikePath { continue }  // a language tag
+            if looksLikePath { return t }
         }
         return nil
     }

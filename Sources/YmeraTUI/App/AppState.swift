@@ -36,6 +36,16 @@ public struct RunEntry: Sendable {
     public var selectedModel = 0
     /// Shown from the plan before the run's own `runPlanned` event arrives (then replaced by it).
     public var provisional = false
+    /// The files view (the run's workspace) replaces the panes while open.
+    public var showFiles = false
+    /// Row of the file tree: files by path, then refused names.
+    public var selectedFile = 0
+    /// Content scroll, in lines from the top.
+    public var fileScroll = 0
+    /// The selected file's content as loaded (sanitized and bounded).
+    public var openFile: OpenFile?
+    /// The file version asked of the backend and not answered yet (asked once, not per event).
+    var requestedFile: String?
 
     public init(state: RunState, readOnly: Bool = false, replay: Replay? = nil) {
         self.state = state
@@ -48,6 +58,81 @@ public struct RunEntry: Sendable {
     public var selectedStepID: String? {
         let ids = stepIDs
         return ids.isEmpty ? nil : ids[min(max(0, selectedStep), ids.count - 1)]
+    }
+}
+
+/// A file's content loaded for the files view: already sanitized and bounded, split into lines.
+public struct OpenFile: Sendable, Hashable {
+    public var path: String
+    public var version: Int
+    public var lines: [String]
+    /// Set when the content could not be read (shown instead of lines).
+    public var error: String?
+    /// The content was longer than the view keeps.
+    public var truncated = false
+
+    /// Most lines and bytes kept for display.
+    public static let maxLines = 5_000
+    public static let maxBytes = 512 * 1024
+
+    /// Untrusted content made safe to draw: at most `maxBytes`, escape sequences and controls
+    /// removed, tabs expanded, at most `maxLines` lines.
+    public init(path: String, version: Int, content: String) {
+        self.path = path
+        self.version = version
+        var text = content
+        if text.utf8.count > Self.maxBytes {
+            text = String(decoding: Array(text.utf8.prefix(Self.maxBytes)), as: UTF8.self)
+            truncated = true
+        }
+        var lines = Sanitizer.clean(text).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        if lines.count > Self.maxLines {
+            lines = Array(lines.prefix(Self.maxLines))
+            truncated = true
+        }
+        self.lines = lines
+    }
+
+    public init(path: String, version: Int, error: String) {
+        self.path = path
+        self.version = version
+        self.lines = []
+        self.error = Sanitizer.line(error)
+    }
+}
+
+/// A row of the files view's tree.
+public enum FileRow: Sendable, Hashable {
+    case file(FileEntry)
+    case refused(RefusedFileEntry)
+}
+
+extension RunEntry {
+    /// The tree's rows: files by path, then refused names.
+    public var fileRows: [FileRow] {
+        state.files.values.map(FileRow.file) + state.refusedFiles.map(FileRow.refused)
+    }
+
+    public var selectedFileRow: FileRow? {
+        let rows = fileRows
+        return rows.isEmpty ? nil : rows[min(max(0, selectedFile), rows.count - 1)]
+    }
+
+    /// The file to load for the view, when the one shown is not its latest version.
+    var fileToLoad: (path: String, version: Int)? {
+        guard showFiles, case .file(let f)? = selectedFileRow else { return nil }
+        if let o = openFile, o.path == f.path, o.version == f.version { return nil }
+        return (f.path, f.version)
+    }
+
+    /// The backend request for the file the view needs, unless it is already asked for.
+    mutating func fileLoadEffect(runID: String) -> Effect? {
+        guard let f = fileToLoad else { return nil }
+        let key = "\(f.version)/\(f.path)"
+        guard requestedFile != key else { return nil }
+        requestedFile = key
+        return .loadFile(runID: runID, path: f.path, version: f.version)
     }
 }
 
@@ -161,6 +246,8 @@ public enum Effect: Sendable, Hashable {
     case breaker(ModelID, BreakerCommand)
     case loadHistory(search: String?)
     case loadRun(String)
+    /// Read the latest version of a file of a run's workspace (answered by `fileLoaded`).
+    case loadFile(runID: String, path: String, version: Int)
     case setTheme(String)
     case redrawAll
     case quit
@@ -181,6 +268,8 @@ public enum Action: Sendable {
     case started(RunPlan, runID: String)
     case historyLoaded([HistoryEntry], search: String?)
     case runLoaded(String, [RunEvent])
+    /// A file's content (or why it could not be read), for the files view.
+    case fileLoaded(runID: String, path: String, version: Int, content: String?, error: String?)
     case backendFailed(String)
     case quitRequested
 }
@@ -275,6 +364,9 @@ public struct AppState: Sendable {
                 runs[e.runID]!.lastEventWallMs = now
                 if case .breakerChanged = e.kind, !effects.contains(.loadModels) { effects.append(.loadModels) }
             }
+            for id in Set(events.map(\.runID)).sorted() {
+                if let fx = runs[id]?.fileLoadEffect(runID: id) { effects.append(fx) }
+            }
             return effects
         case .modelsLoaded(let m):
             models = m
@@ -323,6 +415,19 @@ public struct AppState: Sendable {
             if !runOrder.contains(id) { runOrder.append(id) }
             go(.run(id))
             return []
+        case .fileLoaded(let id, let path, let version, let content, let error):
+            guard var e = runs[id] else { return [] }
+            if e.requestedFile == "\(version)/\(path)" { e.requestedFile = nil }
+            if e.showFiles, case .file(let f)? = e.selectedFileRow, f.path == path {
+                if let content {
+                    e.openFile = OpenFile(path: path, version: version, content: content)
+                } else {
+                    e.openFile = OpenFile(path: path, version: version, error: error ?? "cannot read the file")
+                }
+            }
+            let next = e.fileLoadEffect(runID: id)
+            runs[id] = e
+            return next.map { [$0] } ?? []
         case .backendFailed(let msg):
             message = Sanitizer.line(msg)
             messageIsError = true
@@ -572,6 +677,10 @@ public struct AppState: Sendable {
         case .quit: return requestQuit()
         case .back:
             if screen == .editor { back(); return [] }
+            if case .run(let id) = screen, runs[id]?.showFiles == true {
+                runs[id]!.showFiles = false
+                return []
+            }
             if case .run = screen { back(); return [] }
             if screen == .plan { screen = .editor; return [] }
             back()
@@ -692,13 +801,17 @@ public struct AppState: Sendable {
             return []
         case .run(let id):
             guard runs[id] != nil else { return [] }
-            return runCommand(cmd, id)
+            var effects = runCommand(cmd, id)
+            // The files view follows the selection, and a replay's cursor, to the version to show.
+            if let fx = runs[id]?.fileLoadEffect(runID: id) { effects.append(fx) }
+            return effects
         case .editor:
             return []
         }
     }
 
     private mutating func runCommand(_ cmd: Command, _ id: String) -> [Effect] {
+        if cmd == .files || runs[id]!.showFiles, let effects = filesCommand(cmd, id) { return effects }
         var e = runs[id]!
         defer { runs[id] = e }
         let n = e.stepIDs.count
@@ -781,6 +894,34 @@ public struct AppState: Sendable {
             prompt = Prompt(kind: .breaker(model))
         default: break
         }
+        return []
+    }
+
+    /// Keys of the files view: open/close, move in the tree, scroll the content. Nil: not a files
+    /// view key (the run view handles it).
+    private mutating func filesCommand(_ cmd: Command, _ id: String) -> [Effect]? {
+        var e = runs[id]!
+        let n = e.fileRows.count
+        func select(_ i: Int) {
+            let new = min(max(0, n - 1), max(0, i))
+            if new != e.selectedFile { e.fileScroll = 0 }
+            e.selectedFile = new
+        }
+        switch cmd {
+        case .files:
+            e.showFiles.toggle()
+            e.requestedFile = nil
+            if e.showFiles && n == 0 { message = "this run has written no files (yet)" }
+        case .up: select(e.selectedFile - 1)
+        case .down: select(e.selectedFile + 1)
+        case .top: select(0)
+        case .bottom: select(n - 1)
+        case .pageUp: e.fileScroll = max(0, e.fileScroll - 10)
+        case .pageDown:
+            e.fileScroll = min(max(0, (e.openFile?.lines.count ?? 0) - 1), e.fileScroll + 10)
+        default: return nil
+        }
+        runs[id] = e
         return []
     }
 

@@ -63,6 +63,7 @@ public enum Command: String, Sendable, Hashable {
     case replayBack, replayForward, replayJumpBack, replayJumpForward, replayStart, replayEnd
     case submitTask, cycleStrategy, changeModel, setBudget, startRun, editTask
     case sortNext, sortReverse, search
+    case files
 }
 
 /// One row of the binding table: it drives the dispatcher, the footer hints and the help overlay.
@@ -114,6 +115,7 @@ public enum Keymap {
         Binding([.char("x")], .cancel, "cancel the run", in: [.run], hint: "cancel"),
         Binding([.char("b")], .breaker, "breaker of the selected model: reset / force open", in: [.run], hint: "breaker"),
         Binding([.char("f")], .follow, "follow the output stream (jump to its end)", in: [.run]),
+        Binding([.char("w")], .files, "the run's files: tree (version, author, size), selected file (PgUp/PgDn)", in: [.run], hint: "files"),
         Binding([.char("[")], .replayBack, "replay: one event back", in: [.replay], hint: "step"),
         Binding([.char("]")], .replayForward, "replay: one event forward", in: [.replay]),
         Binding([.char("{")], .replayJumpBack, "replay: jump back 10%", in: [.replay], hint: "scrub"),

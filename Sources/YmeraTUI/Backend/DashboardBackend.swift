@@ -104,4 +104,14 @@ public protocol DashboardBackend: Sendable {
     func history(search: String?, limit: Int) async throws -> [HistoryEntry]
     /// A past run's events in order, to replay it.
     func events(ofRun runID: String) async throws -> [RunEvent]
+    /// One version of one file of a run's workspace (the files view; a replay asks for the version
+    /// current at its cursor). Untrusted text: the view sanitizes and bounds it before drawing.
+    func fileContent(runID: String, path: String, version: Int) async throws -> String
+}
+
+extension DashboardBackend {
+    /// Backends without a workspace have no files to show.
+    public func fileContent(runID: String, path: String, version: Int) async throws -> String {
+        throw TerminalError("this backend keeps no run files")
+    }
 }

@@ -186,6 +186,42 @@ public final class ScriptedBackend: DashboardBackend {
         guard let e = store.withLock({ $0.events[runID] }) else { throw TerminalError("no run \(runID) in history") }
         return e
     }
+
+    public func fileContent(runID: String, path: String, version: Int) async throws -> String {
+        guard let text = Self.fixtureFile(path, version: version) else {
+            throw TerminalError("no version \(version) of \(path) in run \(runID)")
+        }
+        return text
+    }
+
+    // MARK: files
+
+    /// The files a scripted code run writes: step → (path, version). A refinement writes a second
+    /// version of `app.py` and names a file the workspace refuses.
+    static let scriptedWrites: [String: [(String, Int)]] = [
+        "generation/1": [("models.py", 1)],
+        "generation/2": [("app.py", 1)],
+        "generation/3": [("auth.py", 1), ("tests/test_app.py", 1)],
+        "generation": [("app.py", 1)],
+        "refinement": [("app.py", 2)],
+    ]
+
+    /// Content of the scripted files (version 1 …). Carries an escape sequence, which the files view
+    /// must never pass through.
+    static let fixtureFiles: [String: [String]] = [
+        "models.py": ["from dataclasses import dataclass\n\n\n@dataclass\nclass Todo:\n    id: int\n    title: str\n    done: bool = False\n"],
+        "app.py": [
+            "from models import Todo\n\nTODOS: list[Todo] = []\n\n\ndef list_todos(user):\n    return [t for t in TODOS]\n",
+            "from models import Todo\nfrom auth import require_user\n\nTODOS: list[Todo] = []\n\n\ndef list_todos(token, page=0, size=20):\n    \"\"\"Paginated; the caller must be signed in.\"\"\"\n    require_user(token)\n    return TODOS[page * size:(page + 1) * size]\n\n\ndef add_todo(token, title):\n    require_user(token)\n    if not title.strip():\n        raise ValueError(\"empty title\")\n    todo = Todo(id=len(TODOS) + 1, title=title)\n    TODOS.append(todo)\n    return todo\n",
+        ],
+        "auth.py": ["import hmac\nimport os\n\n\ndef require_user(token):\n    \"\"\"\u{1B}[2JCompare in constant time.\"\"\"\n    if not hmac.compare_digest(token, os.environ.get(\"APP_TOKEN\", \"\")):\n        raise PermissionError(\"bad token\")\n"],
+        "tests/test_app.py": ["import os\n\nos.environ[\"APP_TOKEN\"] = \"t\"\n\nfrom app import add_todo, list_todos\n\n\ndef test_add_and_list():\n    add_todo(\"t\", \"milk\")\n    assert list_todos(\"t\")[0].title == \"milk\"\n"],
+    ]
+
+    static func fixtureFile(_ path: String, version: Int) -> String? {
+        guard let versions = fixtureFiles[path], version >= 1, version <= versions.count else { return nil }
+        return versions[version - 1]
+    }
 }
 
 /// Plays one scripted run, obeying pause, resume, retry, swap and cancel.
@@ -401,6 +437,13 @@ actor ScriptedRunner {
         let cost = price.map { Cost(money: $0.cost(of: usage)) } ?? Cost(unpricedTokens: usage.totalTokens)
         emit(.usage(.init(step: id, model: current, usage: usage, cost: cost)))
         emit(.rateLimit(RateLimitSnapshot(provider: current.provider, limitRequests: 30, remainingRequests: max(0, 29 - seq % 30), limitTokens: 6000, remainingTokens: max(0, 6000 - (seq * 37) % 6000))))
+        if plan.intent.taskType == .code, let writes = ScriptedBackend.scriptedWrites[id] {
+            let files = writes.compactMap { w in
+                ScriptedBackend.fixtureFile(w.0, version: w.1).map { WrittenFile(path: w.0, version: w.1, bytes: $0.utf8.count, sha256: SHA256.hex(of: Array($0.utf8))) }
+            }
+            let refused = id == "refinement" ? [RefusedFile(name: "../../etc/cron.d/x", reason: "'..' in path")] : []
+            emit(.filesWritten(.init(step: id, phase: phase, model: current, files: files, refused: refused)))
+        }
         if !id.contains("/") {
             emit(.qualityScored(.init(step: id, model: current, report: report(phase, score: score))))
         }

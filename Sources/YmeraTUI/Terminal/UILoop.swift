@@ -358,6 +358,15 @@ public final class UILoop: @unchecked Sendable {
                         inbox.post(.backendFailed("open \(id): \(error)"))
                     }
                 }
+            case .loadFile(let id, let path, let version):
+                Task {
+                    do {
+                        let text = try await backend.fileContent(runID: id, path: path, version: version)
+                        inbox.post(.fileLoaded(runID: id, path: path, version: version, content: text, error: nil))
+                    } catch {
+                        inbox.post(.fileLoaded(runID: id, path: path, version: version, content: nil, error: "\(error)"))
+                    }
+                }
             }
         }
     }

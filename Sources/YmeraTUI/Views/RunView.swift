@@ -38,6 +38,10 @@ public enum RunView {
         let (head, rest) = area.takeTop(2)
         area = rest
         drawHeader(&c, head, app: app, entry: e, theme: t)
+        if e.showFiles {
+            FilesView.draw(&c, area, entry: e, theme: t)
+            return
+        }
 
         let steps = e.stepIDs.count
         if r.width >= 120 {

@@ -95,6 +95,8 @@ final class EngineDashboardBackend: DashboardBackend {
     private let runs = Mutex<Runs>(Runs())
     private let journal: Journal?
     private let sink: JournalSink?
+    /// Where runs write their files (the files view reads them back).
+    private let workspace: StoreRunWorkspace
 
     private struct Runs {
         var handles: [String: YmeraCore.RunHandle] = [:]
@@ -124,10 +126,11 @@ final class EngineDashboardBackend: DashboardBackend {
         // The same parts as `ymera run`: the real validator with a judge, and breakers that persist
         // across sessions through the journal (the dashboard runs on real time).
         let resilience = journal.flatMap { try? wiring.resilience(journal: $0, clock: clock) } ?? ResilienceRegistry(breakerConfig: context.loaded.breaker)
+        workspace = StoreRunWorkspace(dataDirectory: context.dataDirectory)
         engine = Engine(
             catalog: context.catalog, client: wiring.client(clock: clock, faults: .init(rate: faults), timeScale: pace),
             validator: wiring.validator(available: models, kind: .real), clock: clock, resilience: resilience,
-            config: config, history: learning, tools: wiring.toolHost())
+            config: config, history: learning, workspace: workspace, tools: wiring.toolHost())
     }
 
     func models() async -> [ModelStatus] {
@@ -239,5 +242,13 @@ final class EngineDashboardBackend: DashboardBackend {
         }
         guard let e = runs.withLock({ $0.events[runID] }) else { throw ValidationError("no run \(runID) in this session's history") }
         return e
+    }
+
+    func fileContent(runID: String, path: String, version: Int) async throws -> String {
+        guard let ws = workspace.workspace(runID: runID) else { throw ValidationError("run \(runID) has no files") }
+        guard let file = ws.manifest.files.first(where: { $0.path == path }),
+            let v = file.versions.first(where: { $0.version == version }) ?? (version > file.latest.version ? file.latest : nil)
+        else { throw ValidationError("no version \(version) of \(path) in run \(runID)") }
+        return String(decoding: try ws.content(of: v), as: UTF8.self)
     }
 }

@@ -41,16 +41,16 @@ struct ResumeCommand: AsyncParsableCommand {
         let wiring = Wiring(context: context)
         let clock = wiring.clock(serving: plan.serving, realtime: realtime)
         let available = plan.allModels.compactMap { try? context.catalog.model($0) }
-        let engine = try wiring.journaledEngine(journal: journal, clock: clock, available: available, validator: validator, faults: 0)
+        let workspace = StoreRunWorkspace(dataDirectory: context.dataDirectory)
+        let engine = try wiring.journaledEngine(
+            journal: journal, clock: clock, available: available, validator: validator, faults: 0, workspace: workspace)
         let sink = JournalSink(journal: journal)
         let handle = engine.start(plan, resume: point, observer: { event, _ in sink.record(event) })
         let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
         defer { interrupt.stop() }
         let progress = Progress()
-        let files = WorkspaceRecorder(dataDirectory: context.dataDirectory)
         for await event in handle.events {
             if json { Output.jsonLine(event) } else { progress.show(event, state: handle.state) }
-            files.record(event, state: handle.state)
         }
         let final = await handle.finalState()
         try sink.finish()
@@ -58,7 +58,7 @@ struct ResumeCommand: AsyncParsableCommand {
             Output.jsonLine(final.summary)
         } else {
             Output.err(Progress.table(final.summary))
-            if let line = files.summaryLine { Output.err(Output.clean(line)) }
+            if let line = workspace.summaryLine(final) { Output.err(Output.clean(line)) }
         }
         if final.status != .succeeded { throw ExitCode(1) }
     }

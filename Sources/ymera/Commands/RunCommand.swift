@@ -50,8 +50,10 @@ struct RunCommand: AsyncParsableCommand {
 
         let wiring = Wiring(context: context)
         let clock = wiring.clock(serving: prepared.plan.serving, realtime: realtime)
+        let workspace = StoreRunWorkspace(dataDirectory: context.dataDirectory)
         let engine = try wiring.journaledEngine(
-            journal: journal, clock: clock, available: prepared.available, validator: validator, faults: planning.simulateFaults)
+            journal: journal, clock: clock, available: prepared.available, validator: validator, faults: planning.simulateFaults,
+            workspace: workspace)
         // Every event is journaled as it is emitted, before anyone else sees it.
         let sink = JournalSink(journal: journal)
         let handle = engine.start(prepared.plan, observer: { event, _ in sink.record(event) })
@@ -59,14 +61,12 @@ struct RunCommand: AsyncParsableCommand {
         defer { interrupt.stop() }
 
         let progress = Progress()
-        let files = WorkspaceRecorder(dataDirectory: context.dataDirectory)
         for await event in handle.events {
             if json {
                 Output.jsonLine(event)
             } else {
                 progress.show(event, state: handle.state)
             }
-            files.record(event, state: handle.state)
         }
         let final = await handle.finalState()
         do { try sink.finish() } catch { Output.err("warning: the journal could not record the end of the run: \(error)") }
@@ -77,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
             let output = final.finalOutput
             if !output.isEmpty { Output.out(Output.clean(output)) }
             Output.err(Progress.table(summary))
-            if let line = files.summaryLine { Output.err(Output.clean(line)) }
+            if let line = workspace.summaryLine(final) { Output.err(Output.clean(line)) }
         }
         if final.status != .succeeded { throw ExitCode(1) }
     }
@@ -107,6 +107,12 @@ struct Progress {
             line("★ \(p.step): score \(String(format: "%.2f", p.report.score))" + (p.report.passed ? "" : " (below \(p.report.threshold))"))
         case .candidateChosen(let p):
             line("◆ \(p.step): kept \(p.chosen)")
+        case .filesWritten(let p):
+            if !p.files.isEmpty {
+                line("✎ \(p.step): wrote " + p.files.prefix(8).map { "\($0.path) v\($0.version)" }.joined(separator: ", ") + (p.files.count > 8 ? ", …" : ""))
+            }
+            for r in p.refused { line("✗ \(p.step): refused file \"\(r.name.prefix(120))\": \(r.reason)") }
+            if let e = p.error { line("✗ \(p.step): workspace error: \(e)") }
         case .stepDone(let p):
             let s = state.steps[p.step]
             let kids = (s?.children ?? []).compactMap { state.steps[$0] }

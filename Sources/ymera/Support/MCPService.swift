@@ -211,10 +211,9 @@ actor MCPService {
         }
         let sink = JournalSink(journal: journal)
         let handle = engine.start(prepared.plan, observer: { event, _ in sink.record(event) })
-        let dataDirectory = context.dataDirectory
         let finished = Task.detached {
-            let files = WorkspaceRecorder(dataDirectory: dataDirectory)
-            for await event in handle.events { files.record(event, state: handle.state) }
+            // The engine writes the run's files through its workspace; here the stream is only drained.
+            for await _ in handle.events {}
             _ = await handle.finalState()
             do { try sink.finish() } catch { FileHandle.standardError.write(Data("ymera mcp: the journal could not record the end of run \(handle.runID): \(error)\n".utf8)) }
         }

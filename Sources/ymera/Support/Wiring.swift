@@ -17,7 +17,12 @@ struct Wiring {
 
     /// The engine for a journaled command-line run (`run` and `resume` alike): the clients, the chosen
     /// validator, breakers kept in the journal, the config's engine settings and the journal's history.
-    func journaledEngine(journal: Journal, clock: any RunClock, available: [ModelInfo], validator: String, faults: Double) throws -> Engine {
+    /// `workspace` receives the files that generation and refinement write (the engine applies them
+    /// before scoring, so validation runs on the files as written).
+    func journaledEngine(
+        journal: Journal, clock: any RunClock, available: [ModelInfo], validator: String, faults: Double,
+        workspace: (any RunWorkspace)? = nil
+    ) throws -> Engine {
         guard let kind = ValidatorKind(rawValue: validator) else {
             throw CLIError.input("unknown --validator '\(validator)': use real or heuristic")
         }
@@ -26,7 +31,8 @@ struct Wiring {
         return Engine(
             catalog: context.catalog, client: client(clock: clock, faults: .init(rate: faults)),
             validator: self.validator(available: available, kind: kind), clock: clock,
-            resilience: try resilience(journal: journal, clock: clock), config: config, history: journal, tools: toolHost())
+            resilience: try resilience(journal: journal, clock: clock), config: config, history: journal,
+            workspace: workspace ?? StoreRunWorkspace(dataDirectory: journal.directory), tools: toolHost())
     }
 
     /// The config's MCP servers as the run's tool host (nil when none are declared): started on demand by
