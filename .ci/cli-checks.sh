@@ -94,5 +94,6 @@ assert "tool_called" in t and "tool_returned" in t, t
 r=[e for e in ev if e["type"]=="tool_returned"][0]
 assert r["tool"].startswith("ymera__") and not r["is_error"], r
 assert ev[-1]["type"]=="summary" and ev[-1]["status"]=="succeeded", ev[-1]' "$TMP/mcp.jsonl"
+check "doctor starts each MCP server of the config and counts its tools" bash -c "timeout 60 \"$Y\" doctor --config \"$TMP/mcp.toml\" --timeout-ms 300 2>&1 | grep -qE '^  ymera: ok, [0-9]+ tools'"
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

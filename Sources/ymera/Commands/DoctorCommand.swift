@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import YmeraConfig
 import YmeraCore
+import YmeraMCP
 import YmeraProviders
 
 /// `ymera doctor`: per provider, whether its key is set (never the key itself), the effective base
@@ -28,7 +30,29 @@ struct DoctorCommand: AsyncParsableCommand {
         do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
         let code = await Self.run(
             catalog: context.catalog, environment: context.environment, timeout: .milliseconds(timeoutMs), json: json)
+        if !json && !context.loaded.mcpServers.isEmpty { print(await Self.checkMCP(context.loaded.mcpServers)) }
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// Starts each configured MCP server, lists its tools and stops it: one line per server.
+    static func checkMCP(_ servers: [MCPServerConfig]) async -> String {
+        var lines = ["MCP servers"]
+        for server in servers {
+            let host = MCPToolHost(servers: [server])
+            let phase = server.phases.min() ?? .research
+            let started = ContinuousClock.now
+            do {
+                let tools = try await host.tools(for: phase, runID: "doctor")
+                let ms = (ContinuousClock.now - started).components
+                let took = ms.seconds * 1000 + ms.attoseconds / 1_000_000_000_000_000
+                lines.append("  \(server.name): ok, \(tools.count) tools in \(took) ms (phases: \(server.phases.sorted().map(\.rawValue).joined(separator: ", ")))")
+            } catch {
+                let message = (error as? ToolFailure)?.message ?? "\(error)"
+                lines.append("  \(server.name): FAILED — \(Output.clean(message))")
+            }
+            await host.endRun("doctor")
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Runs the checks and prints the report; returns the exit code.
