@@ -405,6 +405,21 @@ struct EngineGraphTests {
         #expect(client.count("sim/smart") == 1)
     }
 
+    @Test func spentTokenBudgetStopsFurtherAttempts() async throws {
+        let clock = VirtualClock()
+        let client = ScriptedClient(clock: clock) { _, _, _ in .ok("x") }
+        let p = manualPlan([
+            PlanStep(id: "planning", phase: .planning, title: "p", model: "sim/fast"),
+            PlanStep(id: "generation", phase: .generation, title: "g", model: "sim/fast", dependsOn: ["planning"]),
+        ], budget: Budget(maxTokens: 1))
+        let (events, final) = await (try engine(client, clock: clock)).collect(p)
+        #expect(final.status == .failed)
+        let failure = events.compactMap { if case .stepFailed(let f) = $0.kind { f } else { nil } }.first
+        #expect(failure?.errorClass == .budgetExceeded)
+        #expect(failure?.reason.contains("token budget of 1") == true)
+        #expect(client.count("sim/fast") == 1, "the first attempt used the budget; none starts after it")
+    }
+
     @Test func resumeKeepsFinishedPhasesAndDoesNotRebillThem() async throws {
         let clock = VirtualClock()
         let p = try plan(seed: 3)

@@ -828,9 +828,12 @@ final class RunExecution: Sendable {
             }
 
             // Budget.
-            let (spent, budget) = m.withLock { ($0.state.cost.money, $0.plan.budget) }
+            let (spent, tokens, budget) = m.withLock { ($0.state.cost.money, $0.state.usage.totalTokens, $0.plan.budget) }
             if let max = budget.maxCost, spent >= max {
                 return .failure(ModelFailure(.budgetExceeded, "budget of \(max) spent (\(spent)); no further attempts"))
+            }
+            if let max = budget.maxTokens, tokens >= max {
+                return .failure(ModelFailure(.budgetExceeded, "token budget of \(max) spent (\(tokens) tokens); no further attempts"))
             }
 
             // Breaker.
