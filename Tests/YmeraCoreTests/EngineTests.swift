@@ -405,6 +405,31 @@ struct EngineGraphTests {
         #expect(client.count("sim/smart") == 1)
     }
 
+    @Test func aJudgesTokensAreBilledToTheStepItScored() async throws {
+        struct JudgingValidator: QualityValidator {
+            func evaluate(_ input: ValidationInput) async -> QualityReport {
+                var r = QualityReport(score: 0.9, threshold: input.threshold, dimensions: [], validator: "judging")
+                r.spend = [QualitySpend(model: "sim/judge", usage: TokenUsage(inputTokens: 1_000_000, outputTokens: 0))]
+                return r
+            }
+        }
+        let clock = VirtualClock()
+        let client = ScriptedClient(clock: clock) { _, _, _ in .ok("x") }
+        let p = manualPlan([PlanStep(id: "generation", phase: .generation, title: "g", model: "sim/fast")])
+        let (events, final) = await (try engine(client, clock: clock, validator: JudgingValidator())).collect(p)
+        #expect(final.status == .succeeded)
+        let judged = events.compactMap { if case .usage(let u) = $0.kind, u.model == "sim/judge" { u } else { nil } }
+        #expect(judged.count == 1)
+        // sim/judge costs $0.50 per million input tokens.
+        #expect(judged.first?.cost.money == Money(dollars: 0.5))
+        #expect(final.steps["generation"]!.cost.money >= Money(dollars: 0.5))
+        #expect(final.cost.money >= Money(dollars: 0.5))
+        // Billed before the score is announced, so a budget check after scoring sees it.
+        let usageAt = events.firstIndex { if case .usage(let u) = $0.kind { u.model == "sim/judge" } else { false } }!
+        let scoredAt = events.firstIndex { if case .qualityScored = $0.kind { true } else { false } }!
+        #expect(usageAt < scoredAt)
+    }
+
     @Test func spentTokenBudgetStopsFurtherAttempts() async throws {
         let clock = VirtualClock()
         let client = ScriptedClient(clock: clock) { _, _, _ in .ok("x") }

@@ -689,6 +689,11 @@ final class RunExecution: Sendable {
         let report = await engine.validator.evaluate(ValidationInput(
             task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
             requirements: requirements(for: stepID), threshold: plan.qualityThreshold, files: files))
+        // A judge's calls cost money like any attempt: billed to the step it scored.
+        for spend in report.spend ?? [] where spend.usage.totalTokens > 0 {
+            let cost = (try? engine.catalog.model(spend.model))?.cost(of: spend.usage) ?? Cost(unpricedTokens: spend.usage.totalTokens)
+            emit(.usage(.init(step: stepID, model: spend.model, usage: spend.usage, cost: cost)))
+        }
         emit(.qualityScored(.init(step: stepID, model: model, report: report)))
         return report
     }
