@@ -74,6 +74,20 @@ struct EngineStrategyTests {
         #expect(RunState.replay(decoded).summary == final.summary)
         #expect(rebuilt.anomalies == 0)
     }
+
+    @Test func snakeCaseJSONOfEveryEventDecodesBack() async throws {
+        // `ymera run --json` writes events with snake_case keys; `RunEvent.snakeCaseDecoder()` reads them
+        // back into the same events (run_id → runID, t_ms, tool_call_id …), which `.convertFromSnakeCase` cannot.
+        let clock = VirtualClock()
+        let e = try engine(SimulatedProvider(clock: clock, faults: .init(rate: 0.3)), clock: clock)
+        let (events, _) = await e.collect(try plan(seed: 11))
+        let enc = JSONEncoder()
+        enc.keyEncodingStrategy = .convertToSnakeCase
+        let dec = RunEvent.snakeCaseDecoder()
+        let decoded = try events.map { try dec.decode(RunEvent.self, from: try enc.encode($0)) }
+        #expect(decoded == events)
+        #expect(Set(events.map(\.typeName)).count >= 10)
+    }
 }
 
 @Suite("Engine: retries, fallbacks, breakers")
