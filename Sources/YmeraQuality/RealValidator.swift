@@ -192,10 +192,12 @@ public struct RealValidator: QualityValidator {
 
         // Judge, with calibration.
         var judgeSummary: JudgeSummary?
+        var judgeSpend: [QualitySpend]?
         var tolerance = 0.0
         if let judge, options.judgePhases.contains(input.phase) {
             let v = await judge.judge(input)
             tolerance = v.tolerance
+            judgeSpend = [QualitySpend(model: v.model, usage: v.usage)]
             judgeSummary = JudgeSummary(model: v.model, scores: v.scores, failures: v.failures, agreement: v.agreement, tolerance: v.tolerance)
             if let s = v.score {
                 var d = "judge \(v.model.rawValue): " + String(format: "%.2f", s)
@@ -220,9 +222,10 @@ public struct RealValidator: QualityValidator {
             score = limit
             dims.append(QualityDimension(name: "cap", score: nil, weight: 0, detail: String(format: "combined score capped at %.2f: %@", limit, why)))
         }
-        let report = QualityReport(
+        var report = QualityReport(
             score: score, threshold: input.threshold, dimensions: dims, findings: findings, validator: "ymera-quality",
             tolerance: tolerance)
+        report.spend = judgeSpend
         return Result(report: report, kind: resolvedKind, code: analysis, requirements: checks, judge: judgeSummary)
     }
 

@@ -74,6 +74,20 @@ struct EngineStrategyTests {
         #expect(RunState.replay(decoded).summary == final.summary)
         #expect(rebuilt.anomalies == 0)
     }
+
+    @Test func snakeCaseJSONOfEveryEventDecodesBack() async throws {
+        // `ymera run --json` writes events with snake_case keys; `RunEvent.snakeCaseDecoder()` reads them
+        // back into the same events (run_id → runID, t_ms, tool_call_id …), which `.convertFromSnakeCase` cannot.
+        let clock = VirtualClock()
+        let e = try engine(SimulatedProvider(clock: clock, faults: .init(rate: 0.3)), clock: clock)
+        let (events, _) = await e.collect(try plan(seed: 11))
+        let enc = JSONEncoder()
+        enc.keyEncodingStrategy = .convertToSnakeCase
+        let dec = RunEvent.snakeCaseDecoder()
+        let decoded = try events.map { try dec.decode(RunEvent.self, from: try enc.encode($0)) }
+        #expect(decoded == events)
+        #expect(Set(events.map(\.typeName)).count >= 10)
+    }
 }
 
 @Suite("Engine: retries, fallbacks, breakers")
@@ -403,6 +417,46 @@ struct EngineGraphTests {
         #expect(final.status == .failed)
         #expect(events.contains { if case .stepFailed(let f) = $0.kind { f.errorClass == .budgetExceeded } else { false } })
         #expect(client.count("sim/smart") == 1)
+    }
+
+    @Test func aJudgesTokensAreBilledToTheStepItScored() async throws {
+        struct JudgingValidator: QualityValidator {
+            func evaluate(_ input: ValidationInput) async -> QualityReport {
+                var r = QualityReport(score: 0.9, threshold: input.threshold, dimensions: [], validator: "judging")
+                r.spend = [QualitySpend(model: "sim/judge", usage: TokenUsage(inputTokens: 1_000_000, outputTokens: 0))]
+                return r
+            }
+        }
+        let clock = VirtualClock()
+        let client = ScriptedClient(clock: clock) { _, _, _ in .ok("x") }
+        let p = manualPlan([PlanStep(id: "generation", phase: .generation, title: "g", model: "sim/fast")])
+        let (events, final) = await (try engine(client, clock: clock, validator: JudgingValidator())).collect(p)
+        #expect(final.status == .succeeded)
+        let judged = events.compactMap { if case .usage(let u) = $0.kind, u.model == "sim/judge" { u } else { nil } }
+        #expect(judged.count == 1)
+        // sim/judge costs $0.50 per million input tokens.
+        #expect(judged.first?.cost.money == Money(dollars: 0.5))
+        #expect(final.steps["generation"]!.cost.money >= Money(dollars: 0.5))
+        #expect(final.cost.money >= Money(dollars: 0.5))
+        // Billed before the score is announced, so a budget check after scoring sees it.
+        let usageAt = events.firstIndex { if case .usage(let u) = $0.kind { u.model == "sim/judge" } else { false } }!
+        let scoredAt = events.firstIndex { if case .qualityScored = $0.kind { true } else { false } }!
+        #expect(usageAt < scoredAt)
+    }
+
+    @Test func spentTokenBudgetStopsFurtherAttempts() async throws {
+        let clock = VirtualClock()
+        let client = ScriptedClient(clock: clock) { _, _, _ in .ok("x") }
+        let p = manualPlan([
+            PlanStep(id: "planning", phase: .planning, title: "p", model: "sim/fast"),
+            PlanStep(id: "generation", phase: .generation, title: "g", model: "sim/fast", dependsOn: ["planning"]),
+        ], budget: Budget(maxTokens: 1))
+        let (events, final) = await (try engine(client, clock: clock)).collect(p)
+        #expect(final.status == .failed)
+        let failure = events.compactMap { if case .stepFailed(let f) = $0.kind { f } else { nil } }.first
+        #expect(failure?.errorClass == .budgetExceeded)
+        #expect(failure?.reason.contains("token budget of 1") == true)
+        #expect(client.count("sim/fast") == 1, "the first attempt used the budget; none starts after it")
     }
 
     @Test func resumeKeepsFinishedPhasesAndDoesNotRebillThem() async throws {

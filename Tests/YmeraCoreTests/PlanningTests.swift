@@ -95,6 +95,18 @@ struct PlanningTests {
         }
     }
 
+    @Test func tokenBudgetUnderTheForecastIsRefusedWithFigures() throws {
+        let full = try plan(restTask)
+        let total = full.forecast.inputTokens + full.forecast.outputTokens
+        #expect(throws: Never.self) { try plan(restTask, budget: Budget(maxTokens: total)) }
+        #expect {
+            try plan(restTask, budget: Budget(maxTokens: total / 2))
+        } throws: { e in
+            let text = String(describing: e)
+            return text.contains("over the token budget") && text.contains("\(total) tokens") && text.contains("--max-tokens")
+        }
+    }
+
     @Test func userOverrideWinsAndIsNoted() throws {
         let p = try plan(restTask, overrides: ["review": "sim/fast"])
         #expect(p.step("review")?.model == "sim/fast")

@@ -98,6 +98,19 @@ import YmeraCore
         #expect(d?.detail.contains("agreement 1.00") == true)
     }
 
+    @Test func judgeTokensAreReportedForBilling() async {
+        // The scripted client reports no usage: both scorings are estimated from prompt and answer, and marked so.
+        let v = RealValidator(judge: ScriptedClient.judge([Self.good, Self.good]))
+        let r = await v.analyze(input)
+        let spend = r.report.spend ?? []
+        #expect(spend.count == 1)
+        #expect(spend.first?.model == "sim/judge")
+        #expect((spend.first?.usage.inputTokens ?? 0) > 0 && (spend.first?.usage.outputTokens ?? 0) > 0)
+        #expect(spend.first?.usage.estimated == true)
+        // Without a judge, scoring costs nothing.
+        #expect(await RealValidator().analyze(input).report.spend == nil)
+    }
+
     @Test func noisyJudgeWidensThePassBand() async {
         let low = #"{"relevance": 0.4, "completeness": 0.3, "correctness": 0.5, "clarity": 0.4, "rationale": "meh"}"#
         let v = RealValidator(judge: ScriptedClient.judge([Self.good, low]))

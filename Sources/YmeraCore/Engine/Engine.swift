@@ -689,6 +689,11 @@ final class RunExecution: Sendable {
         let report = await engine.validator.evaluate(ValidationInput(
             task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
             requirements: requirements(for: stepID), threshold: plan.qualityThreshold, files: files))
+        // A judge's calls cost money like any attempt: billed to the step it scored.
+        for spend in report.spend ?? [] where spend.usage.totalTokens > 0 {
+            let cost = (try? engine.catalog.model(spend.model))?.cost(of: spend.usage) ?? Cost(unpricedTokens: spend.usage.totalTokens)
+            emit(.usage(.init(step: stepID, model: spend.model, usage: spend.usage, cost: cost)))
+        }
         emit(.qualityScored(.init(step: stepID, model: model, report: report)))
         return report
     }
@@ -828,9 +833,12 @@ final class RunExecution: Sendable {
             }
 
             // Budget.
-            let (spent, budget) = m.withLock { ($0.state.cost.money, $0.plan.budget) }
+            let (spent, tokens, budget) = m.withLock { ($0.state.cost.money, $0.state.usage.totalTokens, $0.plan.budget) }
             if let max = budget.maxCost, spent >= max {
                 return .failure(ModelFailure(.budgetExceeded, "budget of \(max) spent (\(spent)); no further attempts"))
+            }
+            if let max = budget.maxTokens, tokens >= max {
+                return .failure(ModelFailure(.budgetExceeded, "token budget of \(max) spent (\(tokens) tokens); no further attempts"))
             }
 
             // Breaker.

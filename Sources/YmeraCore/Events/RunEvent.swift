@@ -1,3 +1,5 @@
+import Foundation
+
 /// The breaker states, as events and views name them.
 public enum BreakerState: String, Codable, Sendable, Hashable {
     case closed
@@ -402,6 +404,8 @@ extension RunEvent {
         case runID = "run"
         case seq
         case elapsedMs = "t_ms"
+        /// `t_ms` as a decoder with `.convertFromSnakeCase` presents it.
+        case elapsedMsConverted = "tMs"
         case type
         case plan
     }
@@ -413,7 +417,7 @@ extension RunEvent {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         runID = try c.decode(String.self, forKey: .runID)
         seq = try c.decode(Int.self, forKey: .seq)
-        elapsedMs = try c.decode(Int.self, forKey: .elapsedMs)
+        elapsedMs = try c.decodeIfPresent(Int.self, forKey: .elapsedMs) ?? c.decode(Int.self, forKey: .elapsedMsConverted)
         let type = try c.decode(String.self, forKey: .type)
         switch type {
         case "run_planned": kind = .runPlanned(try c.decode(RunPlan.self, forKey: .plan))
@@ -552,6 +556,41 @@ extension RunEvent.Kind {
         switch self {
         case .runFinished, .runFailed, .runCancelled: true
         default: false
+        }
+    }
+}
+
+// MARK: - Reading `--json` (snake_case) back
+
+extension RunEvent {
+    /// A decoder for the snake_case JSON that `ymera run --json` and exports write. Foundation's
+    /// `.convertFromSnakeCase` turns `run_id` into `runId`, which does not match `runID`; this strategy
+    /// restores the acronyms the types use (ID, URL, JSON, USD).
+    public static func snakeCaseDecoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .custom { path in
+            let key = path.last!
+            return SnakeCaseKey(stringValue: camelCase(key.stringValue))
+        }
+        return d
+    }
+
+    static func camelCase(_ snake: String) -> String {
+        guard snake.contains("_") else { return snake }
+        if snake == "t_ms" { return snake }
+        let acronyms: Set<String> = ["id", "url", "json", "usd"]
+        let parts = snake.split(separator: "_", omittingEmptySubsequences: true).map(String.init)
+        guard let first = parts.first else { return snake }
+        return first + parts.dropFirst().map { acronyms.contains($0) ? $0.uppercased() : $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+    }
+
+    struct SnakeCaseKey: CodingKey {
+        var stringValue: String
+        var intValue: Int?
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) {
+            self.stringValue = String(intValue)
+            self.intValue = intValue
         }
     }
 }

@@ -101,7 +101,19 @@ public struct Planner: Sendable {
             notes: notes, seed: options.seed, serving: serving(steps), recommendation: recommendation,
             qualityThreshold: options.qualityThreshold)
         plan = try fitBudget(plan, overrides: Set(options.modelOverrides.keys), taskTokens: promptTokens)
+        try checkTokenBudget(plan)
         return plan
+    }
+
+    /// A token budget cannot be met by cheaper models: a plan forecast over it is refused with the figures.
+    /// (The engine also stops starting attempts once the run has used it.)
+    func checkTokenBudget(_ plan: RunPlan) throws {
+        guard let limit = plan.budget.maxTokens else { return }
+        let forecast = plan.forecast.inputTokens + plan.forecast.outputTokens
+        guard forecast > limit else { return }
+        throw PlanError(
+            "over the token budget: the forecast is \(forecast) tokens (\(plan.forecast.inputTokens) in, \(plan.forecast.outputTokens) out) against a budget of \(limit) tokens"
+                + ". Raise --max-tokens, choose --strategy single, or shorten the task.")
     }
 
     // MARK: steps

@@ -42,6 +42,16 @@ public struct QualityFinding: Codable, Sendable, Hashable {
 }
 
 /// The result of validating one output.
+/// Tokens a validator spent on one model while scoring.
+public struct QualitySpend: Codable, Sendable, Hashable {
+    public var model: ModelID
+    public var usage: TokenUsage
+    public init(model: ModelID, usage: TokenUsage) {
+        self.model = model
+        self.usage = usage
+    }
+}
+
 public struct QualityReport: Codable, Sendable, Hashable {
     /// Combined score 0 … 1 (weighted mean of the measured dimensions).
     public var score: Double
@@ -52,6 +62,8 @@ public struct QualityReport: Codable, Sendable, Hashable {
     public var validator: String
     /// Extra pass band when a judge is noisy (the gate is `score >= threshold - tolerance`).
     public var tolerance: Double
+    /// Model calls the validator made to score (a judge): billed to the scored step by the engine.
+    public var spend: [QualitySpend]?
 
     public init(
         score: Double, threshold: Double, dimensions: [QualityDimension], findings: [QualityFinding] = [],

@@ -28,6 +28,8 @@ public struct JudgeVerdict: Sendable, Hashable {
     public var model: ModelID
     /// True when this output was scored twice; false when the agreement comes from an earlier calibration.
     public var calibratedNow: Bool = true
+    /// Tokens the scorings used (reported by the provider, else estimated and marked so).
+    public var usage = TokenUsage()
 
     /// Mean overall score of the valid scorings.
     public var score: Double? {
@@ -98,6 +100,7 @@ public struct ModelJudge: Sendable {
     public func judge(_ input: ValidationInput) async -> JudgeVerdict {
         var scores: [JudgeScores] = []
         var failures: [String] = []
+        var usage = TokenUsage()
         let calibrate = samples > 1 ? await calibration.due() : false
         for attempt in 0..<(calibrate ? samples : 1) {
             let request = ModelRequest(
@@ -107,7 +110,8 @@ public struct ModelJudge: Sendable {
                     runID: "judge", stepID: input.stepID + "#judge\(attempt)", phase: input.phase, attempt: attempt,
                     taskType: input.intent.taskType, seed: UInt64(attempt + 1)))
             do {
-                let text = try await collect(request)
+                let (text, used) = try await collect(request)
+                usage = usage + used
                 scores.append(try Self.parse(text))
             } catch let e as JudgeError {
                 failures.append(e.description)
@@ -123,34 +127,36 @@ public struct ModelJudge: Sendable {
         } else if !calibrate {
             agreement = await calibration.lastAgreement
         }
-        return JudgeVerdict(scores: scores, failures: failures, agreement: agreement, model: model.id, calibratedNow: calibrate)
+        return JudgeVerdict(scores: scores, failures: failures, agreement: agreement, model: model.id, calibratedNow: calibrate, usage: usage)
     }
 
-    /// Reads the stream to its end (bounded in size and time).
-    func collect(_ request: ModelRequest) async throws -> String {
+    /// Reads the stream to its end (bounded in size and time), with the tokens it used.
+    func collect(_ request: ModelRequest) async throws -> (String, TokenUsage) {
         let client = self.client
         let timeout = self.timeout
-        return try await withThrowingTaskGroup(of: String?.self) { group in
+        return try await withThrowingTaskGroup(of: (String, TokenUsage)?.self) { group in
             group.addTask {
                 var text = ""
+                var usage: TokenUsage?
                 for try await event in client.stream(request) {
                     if case .delta(let d) = event {
                         text += d
                         if text.count > 16_000 { throw JudgeError("judge answer too long") }
                     }
+                    if case .usage(let u) = event { usage = (usage.map { $0 + u }) ?? u }
                     if case .finished = event { break }
                 }
-                return text
+                return (text, usage ?? TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: text.count))
             }
             group.addTask {
                 try await Task.sleep(for: timeout)
                 return nil
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next(), let text = first else {
+            guard let first = try await group.next(), let result = first else {
                 throw JudgeError("judge timed out after \(timeout)")
             }
-            return text
+            return result
         }
     }
 

@@ -17,6 +17,9 @@ struct PlanningOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Spending limit in US dollars; a plan over it is downgraded or refused.", valueName: "USD"))
     var budget: Double?
 
+    @Option(name: .customLong("max-tokens"), help: ArgumentHelp("Token limit for the whole run (input + output); a plan forecast over it is refused, and no attempt starts once it is used.", valueName: "N"))
+    var maxTokens: Int?
+
     @Option(name: .customLong("model"), help: ArgumentHelp("PHASE=MODEL to pin a phase's model, or MODEL alone for every phase. Repeatable.", valueName: "PHASE=MODEL"))
     var models: [String] = []
 
@@ -40,6 +43,7 @@ struct PlanningOptions: ParsableArguments {
 
     func validate() throws {
         if let budget, budget < 0 { throw ValidationError("--budget must be 0 or more (got \(budget))") }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be 1 or more (got \(maxTokens))") }
         if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1 (got \(threshold))") }
         if !(0...1).contains(simulateFaults) { throw ValidationError("--simulate-faults must be between 0 and 1 (got \(simulateFaults))") }
         if !(1...8).contains(candidates) { throw ValidationError("--candidates must be between 1 and 8 (got \(candidates))") }
@@ -135,7 +139,7 @@ enum RunSetup {
 
         let defaults = context.loaded.defaults
         let strategy = o.strategy.flatMap(Strategy.init(rawValue:)) ?? defaults.strategy
-        let budget = (o.budget ?? defaults.budgetUSD).map { Budget(maxCost: Money(dollars: $0)) } ?? .unlimited
+        let budget = Budget(maxCost: (o.budget ?? defaults.budgetUSD).map { Money(dollars: $0) }, maxTokens: o.maxTokens)
         let seed = o.seed ?? UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
         var recommendation: Recommendation?
         if let history { recommendation = await Recommender(history: history).recommend(for: intent) }
@@ -168,6 +172,7 @@ enum RunSetup {
         let f = plan.forecast
         s += "forecast: ~\(f.inputTokens + f.outputTokens) tokens, \(f.cost.display), ~\(Output.ms(f.durationMs)) sequential"
         if let max = plan.budget.maxCost { s += " (budget \(max))" }
+        if let max = plan.budget.maxTokens { s += " (token budget \(max))" }
         s += "\n"
         if let r = plan.recommendation { s += "history: \(r.rationale)\n" }
         for n in plan.notes { s += "note: \(n)\n" }
