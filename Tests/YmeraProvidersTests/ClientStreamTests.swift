@@ -37,7 +37,10 @@ struct ClientStreamTests {
             status: 200, headers: [("content-type", "text/event-stream")], steps: bytes.map { .send([$0]) }, ending: .end)
         let server = try await LoopbackServer.start { _ in script }
         defer { Task { await server.stop() } }
-        let outcome = await collect(wire.client(), testRequest(wire.provider(baseURL: server.baseURL)))
+        // Hundreds of one-byte writes: on a loaded machine (tests run in parallel) the whole answer can
+        // take longer than the usual 10 s total, which is not what this test is about.
+        let patient = ProviderTimeouts(connect: .seconds(5), firstByte: .seconds(30), idle: .seconds(30), total: .seconds(180))
+        let outcome = await collect(wire.client(timeouts: patient), testRequest(wire.provider(baseURL: server.baseURL)))
         #expect(outcome.text == "Zürich → 東京")
         #expect(outcome.finish == .stop)
     }

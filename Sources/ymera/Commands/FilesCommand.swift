@@ -155,7 +155,8 @@ enum LineDiff {
         reader.async { buffer.set(handle.readDataToEndOfFile()) }
         if done.wait(timeout: .now() + timeout) == .timedOut {
             p.terminate()
-            _ = done.wait(timeout: .now() + 2)
+            // A child started from an async context may inherit a mask that blocks SIGTERM: then SIGKILL.
+            if done.wait(timeout: .now() + 2) == .timedOut { kill(p.processIdentifier, SIGKILL) }
             throw CLIError.input("diff took longer than \(Int(timeout)) s")
         }
         let output = reader.sync { buffer.get() }
