@@ -12,11 +12,11 @@
 #    over N sequential calls, calls/s at concurrency 50, ratios against bare AsyncHTTPClient;
 # 6. then the dashboard's idle CPU over 10 s (DashboardBench) and the history figures (JournalBench).
 #
-# Settings (environment): BENCH_ROUNDS (3), BENCH_SEQUENTIAL (300), BENCH_WARMUP (50), BENCH_CALLS (1000),
+# Settings (environment): BENCH_ROUNDS (3), BENCH_SEQUENTIAL (300), BENCH_WARMUP (50), BENCH_CALLS (500),
 # BENCH_CONCURRENCY (50), BENCH_MODES (stream,json), BENCH_LITELLM (the pip requirement, default the
 # version measured in BENCHMARKS.md), BENCH_EXTRAS (1: run step 6; 0: skip it), BENCH_JOURNAL_RUNS
-# (10000; 100000 for the figure in BENCHMARKS.md: its fill takes ~3 min once, then the database is
-# cached in .build-bench/journal-<runs>).
+# (100000, as in BENCHMARKS.md: its fill takes ~3 min the first time, then the database is
+# cached in .build-bench/journal-<runs>; 10000 for a quick look).
 #
 # Not a CI step: figures are printed, never asserted. The machine is shared: read ratios, not absolutes.
 set -euo pipefail
@@ -27,12 +27,12 @@ SCRATCH="$OUT/swift"
 ROUNDS=${BENCH_ROUNDS:-3}
 SEQUENTIAL=${BENCH_SEQUENTIAL:-300}
 WARMUP=${BENCH_WARMUP:-50}
-CALLS=${BENCH_CALLS:-1000}
+CALLS=${BENCH_CALLS:-500}
 CONCURRENCY=${BENCH_CONCURRENCY:-50}
 MODES=${BENCH_MODES:-stream,json}
 LITELLM_REQ=${BENCH_LITELLM:-litellm==1.110.2}
 EXTRAS=${BENCH_EXTRAS:-1}
-JOURNAL_RUNS=${BENCH_JOURNAL_RUNS:-10000}
+JOURNAL_RUNS=${BENCH_JOURNAL_RUNS:-100000}
 mkdir -p "$OUT"
 started=$(date +%s)
 

@@ -13,9 +13,15 @@ import sys
 ROWS = [
     ("ahc", "bare AsyncHTTPClient"),
     ("provider", "YMERA provider client"),
+    ("engine-nojournal", "(YMERA engine, one phase, no journal)"),
     ("engine", "YMERA engine, one phase (+journal)"),
     ("litellm", "LiteLLM Router"),
 ]
+
+
+def ratio(x):
+    """Three significant figures: 0.0038, 0.57, 12.5, 150."""
+    return f"{x:.3g}"
 
 
 def main(path):
@@ -48,7 +54,12 @@ def main(path):
             m, p, c = med(client, "added_median_us"), med(client, "added_p99_us"), med(client, "calls_per_s")
             over = "—" if client == "ahc" else f"+{(m - bare_med) / 1000:.2f} ms"
             print(f"| {label} | {m / 1000:.2f} ms | {p / 1000:.2f} ms | {over} | {c:,.0f} | "
-                  f"{m / bare_med:.2f} | {p / bare_p99:.2f} | {c / bare_cps:.2f} |")
+                  f"{ratio(m / bare_med)} | {ratio(p / bare_p99)} | {ratio(c / bare_cps)} |")
+        e, l = med("engine", "added_median_us"), med("litellm", "added_median_us")
+        if e and l:
+            print(f"\nYMERA engine (+journal) against LiteLLM Router: {l / e:.1f}× less added latency at the median, "
+                  f"{med('litellm', 'added_p99_us') / med('engine', 'added_p99_us'):.1f}× at p99, "
+                  f"{med('engine', 'calls_per_s') / med('litellm', 'calls_per_s'):.1f}× the calls per second.")
     extra = [r.get("litellm_version") for v in results.values() for r in v if r.get("litellm_version")]
     if extra:
         print(f"\nLiteLLM {extra[0]}.")

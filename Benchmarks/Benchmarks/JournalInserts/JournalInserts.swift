@@ -52,8 +52,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .cpuTotal], warmupIterations: 10,
         maxDuration: .seconds(4), maxIterations: 20_000)
-    let open: BenchmarkSetupHook = { try Fixture.shared.open() }
-    let close: BenchmarkTeardownHook = { try Fixture.shared.close() }
+    let open: Benchmark.BenchmarkSetupHook = { try Fixture.shared.open() }
+    let close: Benchmark.BenchmarkTeardownHook = { try Fixture.shared.close() }
 
     Benchmark("Journal.append: a whole run, 11 events in one transaction", configuration: .init(setup: open, teardown: close)) { benchmark in
         for _ in benchmark.scaledIterations {

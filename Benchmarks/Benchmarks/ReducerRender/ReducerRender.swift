@@ -12,6 +12,17 @@ final class Fixture: @unchecked Sendable {
     var app = AppState(serving: .simulated)
     let theme = Theme.standard()
 
+    /// Builds the fixture before the benchmarks are registered, so their names can carry its size.
+    /// Detached: the registration closure may run on the main thread, which the semaphore blocks.
+    func buildBlocking() {
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await self.build()
+            done.signal()
+        }
+        done.wait()
+    }
+
     func build() async {
         guard events.isEmpty else { return }
         app.width = 200
@@ -33,9 +44,11 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal], warmupIterations: 3,
         maxDuration: .seconds(3), maxIterations: 100_000)
-    let setup: BenchmarkSetupHook = { await Fixture.shared.build() }
+    let setup: Benchmark.BenchmarkSetupHook = { await Fixture.shared.build() }
+    Fixture.shared.buildBlocking()
+    let count = Fixture.shared.events.count
 
-    Benchmark("RunState.apply: replay one run's events (one iteration = one run)", configuration: .init(setup: setup)) { benchmark in
+    Benchmark("RunState.replay: one run, \(count) events (an iteration = \(count) apply calls)", configuration: .init(setup: setup)) { benchmark in
         let events = Fixture.shared.events
         for _ in benchmark.scaledIterations { blackHole(RunState.replay(events)) }
     }

@@ -3,10 +3,11 @@
 //   ahc      — a bare AsyncHTTPClient loop (POST, read the whole body; no parsing);
 //   provider — YMERA's OpenAI-compatible client (HTTPModelClient: SSE decoding, watchdog, usage);
 //   engine   — YMERA's engine on a one-phase plan (breakers, rate limiter, fallback model, heuristic
-//              validator, every event journaled to SQLite through JournalSink, as `ymera run` does).
+//              validator, every event journaled to SQLite through JournalSink, as `ymera run` does);
+//   engine-nojournal — the same engine with no journal, to show what the journal costs.
 // Prints one JSON line per client and mode; the script turns them into the table.
 //
-//   CompareBench --base http://127.0.0.1:PORT/v1 [--modes stream,json] [--clients ahc,provider,engine]
+//   CompareBench --base http://127.0.0.1:PORT/v1 [--modes stream,json] [--clients ahc,provider,engine-nojournal,engine]
 //                [--sequential 300] [--warmup 50] [--calls 2000] [--concurrency 50] [--round 1]
 import AsyncHTTPClient
 import Foundation
@@ -26,7 +27,7 @@ enum Opt {
     }
     static let base = option("--base", "http://127.0.0.1:8080/v1")
     static let modes = option("--modes", "stream,json").split(separator: ",").map(String.init)
-    static let clients = option("--clients", "ahc,provider,engine").split(separator: ",").map(String.init)
+    static let clients = option("--clients", "ahc,provider,engine-nojournal,engine").split(separator: ",").map(String.init)
     static let sequential = max(1, Int(option("--sequential", "300")) ?? 300)
     static let warmup = max(0, Int(option("--warmup", "50")) ?? 50)
     static let calls = max(1, Int(option("--calls", "2000")) ?? 2000)
@@ -93,13 +94,13 @@ struct ProviderPath: Sendable {
     }
 }
 
-/// YMERA's engine: a one-phase plan, every event journaled.
+/// YMERA's engine: a one-phase plan, every event journaled (without a journal: the engine alone).
 final class EnginePath: Sendable {
     let engine: Engine
-    let journal: Journal
+    let journal: Journal?
     let stream: Bool
     let counter = Atomic<Int>(0)
-    init(engine: Engine, journal: Journal, stream: Bool) {
+    init(engine: Engine, journal: Journal?, stream: Bool) {
         self.engine = engine
         self.journal = journal
         self.stream = stream
@@ -114,11 +115,13 @@ final class EnginePath: Sendable {
                 PlanStep(id: "generation", phase: .generation, title: "Answer", model: "stub/a", fallbacks: ["stub/b"], maxTokens: 64)
             ],
             budget: .unlimited, seed: UInt64(n), serving: .cloud, qualityThreshold: 0)
-        let sink = JournalSink(journal: journal)
-        let handle = engine.start(plan, observer: { event, _ in sink.record(event) })
+        let sink = journal.map { JournalSink(journal: $0) }
+        var observer: (@Sendable (RunEvent, RunControl) -> Void)?
+        if let sink { observer = { event, _ in sink.record(event) } }
+        let handle = engine.start(plan, observer: observer)
         for await _ in handle.events {}
         let final = await handle.finalState()
-        try sink.finish()
+        try sink?.finish()
         guard final.status == .succeeded, final.finalOutput == Opt.expected else {
             throw BenchError("engine: run \(final.status.rawValue), output \(final.finalOutput.debugDescription)")
         }
@@ -238,6 +241,15 @@ do {
                     catalog: catalog, client: ClientRouter(clients: [.openAICompatible: openAI]), validator: HeuristicValidator(),
                     clock: SystemClock(), resilience: resilience, config: config, history: journal)
                 let c = EnginePath(engine: engine, journal: journal, stream: stream)
+                try await measure(name: name, mode: mode, control: control) { try await c.call() }
+            case "engine-nojournal":
+                // The same engine path with nothing written to disk: what the journal costs.
+                var config = EngineConfig()
+                config.stream = stream
+                let engine = Engine(
+                    catalog: catalog, client: ClientRouter(clients: [.openAICompatible: openAI]), validator: HeuristicValidator(),
+                    clock: SystemClock(), resilience: ResilienceRegistry(), config: config)
+                let c = EnginePath(engine: engine, journal: nil, stream: stream)
                 try await measure(name: name, mode: mode, control: control) { try await c.call() }
             default:
                 throw BenchError("unknown client \(name)")
