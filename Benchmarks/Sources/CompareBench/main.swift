@@ -87,7 +87,7 @@ struct ProviderPath: Sendable {
             switch event {
             case .delta(let t): text += t
             case .finished: finished = true
-            case .usage, .rateLimit: break
+            case .usage, .rateLimit, .toolCall: break
             }
         }
         guard finished, text == Opt.expected else { throw BenchError("provider: unexpected answer \(text.debugDescription)") }
