@@ -93,7 +93,9 @@ t=[e["type"] for e in ev]
 assert "tool_called" in t and "tool_returned" in t, t
 r=[e for e in ev if e["type"]=="tool_returned"][0]
 assert r["tool"].startswith("ymera__") and not r["is_error"], r
-assert ev[-1]["type"]=="summary" and ev[-1]["status"]=="succeeded", ev[-1]' "$TMP/mcp.jsonl"
+assert ev[-1]["type"]=="summary" and ev[-1]["status"]=="succeeded", ev[-1]
+assert ev[-1]["tool_calls"]>=1, ev[-1]' "$TMP/mcp.jsonl"
+check "without --json, the tool call and its result are progress lines and the summary counts them" bash -c "timeout 120 \"$Y\" run 'Write a Python function that parses ISO dates' --seed 3 --config \"$TMP/mcp.toml\" 2>&1 >/dev/null | grep -q 'calls ymera__' && timeout 120 \"$Y\" run 'Write a Python function that parses ISO dates' --seed 3 --config \"$TMP/mcp.toml\" 2>&1 >/dev/null | grep -q 'tool calls [1-9]'"
 check "doctor starts each MCP server of the config and counts its tools" bash -c "timeout 60 \"$Y\" doctor --config \"$TMP/mcp.toml\" --timeout-ms 300 2>&1 | grep -qE '^  ymera: ok, [0-9]+ tools'"
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

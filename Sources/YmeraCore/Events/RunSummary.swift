@@ -41,6 +41,9 @@ public struct RunSummary: Codable, Sendable, Hashable {
     public var files: [FileSummary]? = nil
     /// File names the workspace refused (nil when none).
     public var refusedFiles: [RefusedFile]? = nil
+    /// Tool calls the phases made (MCP), and how many failed (nil when the run made none).
+    public var toolCalls: Int? = nil
+    public var toolFailures: Int? = nil
 
     public struct FileSummary: Codable, Sendable, Hashable {
         public var path: String
@@ -73,7 +76,9 @@ extension RunState {
             tokensEstimated: usage.estimated, costUSD: cost.money.dollars, costComplete: cost.isFullyPriced,
             cost: cost.display, durationMs: elapsedMs, score: score?.rounded(places: 3),
             files: files.isEmpty ? nil : files.values.map { RunSummary.FileSummary(path: $0.path, version: $0.version, phase: $0.phase, model: $0.model, bytes: $0.bytes) },
-            refusedFiles: refusedFiles.isEmpty ? nil : refusedFiles.map { RefusedFile(name: $0.name, reason: $0.reason) })
+            refusedFiles: refusedFiles.isEmpty ? nil : refusedFiles.map { RefusedFile(name: $0.name, reason: $0.reason) },
+            toolCalls: toolCalls == 0 && toolFailures == 0 ? nil : toolCalls,
+            toolFailures: toolCalls == 0 && toolFailures == 0 ? nil : toolFailures)
     }
 }
 

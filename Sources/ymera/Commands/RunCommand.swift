@@ -113,6 +113,13 @@ struct Progress {
             }
             for r in p.refused { line("✗ \(p.step): refused file \"\(r.name.prefix(120))\": \(r.reason)") }
             if let e = p.error { line("✗ \(p.step): workspace error: \(e)") }
+        case .toolCalled(let p):
+            line("⚙ \(p.step): \(p.model) calls \(p.tool)(\(p.arguments.prefix(80)))")
+        case .toolReturned(let p):
+            line("⚙ \(p.step): \(p.tool) \(p.isError ? "reported an error" : "returned") \(p.content.count) chars in \(Output.ms(p.durationMs))"
+                + (p.originalChars > p.content.count ? " (cut from \(p.originalChars))" : ""))
+        case .toolFailed(let p):
+            line("✗ \(p.step): tool \(p.tool) failed (\(p.failure.rawValue)): \(p.message.prefix(200))")
         case .stepDone(let p):
             let s = state.steps[p.step]
             let kids = (s?.children ?? []).compactMap { state.steps[$0] }
@@ -139,7 +146,9 @@ struct Progress {
         for p in s.phases {
             out += "  \(Output.pad(p.name, 12)) \(Output.pad(p.model.rawValue, 34)) \(Output.pad(p.status.rawValue, 8)) \(Output.pad(String(p.attempts), 4)) \(Output.pad(p.score.map { String(format: "%.2f", $0) } ?? "-", 6)) \(Output.pad(String(p.tokens), 7)) \(p.cost.display)\n"
         }
-        out += "  retries \(s.retries), fallbacks \(s.fallbacks), breaker trips \(s.breakerTrips), refinements \(s.refinements)\n"
+        out += "  retries \(s.retries), fallbacks \(s.fallbacks), breaker trips \(s.breakerTrips), refinements \(s.refinements)"
+        if let calls = s.toolCalls { out += ", tool calls \(calls)" + ((s.toolFailures ?? 0) > 0 ? " (\(s.toolFailures!) failed)" : "") }
+        out += "\n"
         out += "  tokens \(s.tokens)\(s.tokensEstimated ? " (some estimated)" : ""), cost \(s.cost), \(Output.ms(s.durationMs))"
         if let score = s.score { out += ", score \(String(format: "%.2f", score))" }
         if let r = s.reason, s.status != .succeeded { out += "\n  reason: \(r)" }

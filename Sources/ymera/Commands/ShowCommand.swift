@@ -57,7 +57,9 @@ struct ShowCommand: AsyncParsableCommand {
         }
         out += "started  \(JournalCLI.localTime(record.startedAt)) · \(JournalCLI.seconds(s.durationMs))\n"
         out += "score    \(JournalCLI.score(s.score)) · tokens \(s.tokens)\(s.tokensEstimated ? " (estimated)" : "") · cost \(s.cost)\n"
-        out += "retries \(s.retries) · fallbacks \(s.fallbacks) · breaker trips \(s.breakerTrips) · swaps \(s.swaps) · refinements \(s.refinements)\n\n"
+        out += "retries \(s.retries) · fallbacks \(s.fallbacks) · breaker trips \(s.breakerTrips) · swaps \(s.swaps) · refinements \(s.refinements)"
+        if let calls = s.toolCalls { out += " · tool calls \(calls)" + ((s.toolFailures ?? 0) > 0 ? " (\(s.toolFailures!) failed)" : "") }
+        out += "\n\n"
         let rows = s.phases.map { p in
             [
                 TerminalSanitizer.cell(p.name, limit: 24), p.phase.rawValue, TerminalSanitizer.cell(p.model.rawValue, limit: 40),
