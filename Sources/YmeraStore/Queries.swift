@@ -72,11 +72,14 @@ extension Journal {
             args.append(model + "0")  // '0' follows '/' in ASCII
         }
         if let search = filter.search {
-            guard let pattern = Self.searchPattern(search) else { return [] }
-            clauses.append(
-                "runs.id IN (SELECT events.run_id FROM events_fts JOIN events ON events.id = events_fts.rowid WHERE events_fts MATCH ?)"
-            )
-            args.append(pattern)
+            // Every word must occur in the run, not in one stored row: the task, each step's output
+            // and the pieces of a long output are separate rows, so each word is matched on its own
+            // and the runs are intersected.
+            let terms = Self.searchTerms(search)
+            guard !terms.isEmpty else { return [] }
+            let one = "SELECT events.run_id FROM events_fts JOIN events ON events.id = events_fts.rowid WHERE events_fts MATCH ?"
+            clauses.append("runs.id IN (" + Array(repeating: one, count: terms.count).joined(separator: " INTERSECT ") + ")")
+            args.append(contentsOf: terms)
         }
         var sql = "SELECT \(Self.runColumns) FROM runs"
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
@@ -96,7 +99,23 @@ extension Journal {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs") ?? 0 }
     }
 
-    /// An FTS5 query from what a user typed: every word must occur; `word*` matches a prefix.
+    /// FTS5 terms from what a user typed, one per word (quoted); `word*` matches a prefix. At most 8
+    /// distinct words are used (each is a subquery). Empty when the text holds no word.
+    static func searchTerms(_ text: String) -> [String] {
+        var terms: [String] = []
+        for raw in text.split(whereSeparator: { $0.isWhitespace }) {
+            let prefix = raw.hasSuffix("*")
+            let parts = raw.split(whereSeparator: { !($0.isLetter || $0.isNumber) })
+            for (i, part) in parts.enumerated() {
+                let quoted = "\"" + part.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                let term = prefix && i == parts.count - 1 ? quoted + " *" : quoted
+                if !terms.contains(term) { terms.append(term) }
+            }
+        }
+        return Array(terms.prefix(8))
+    }
+
+    /// An FTS5 query from what a user typed: every word must occur in one row; `word*` matches a prefix.
     /// Nil when the text holds no word.
     static func searchPattern(_ text: String) -> String? {
         var terms: [String] = []

@@ -168,6 +168,11 @@ struct JournalTests {
         let state = try #require(try Journal.open(directory: dir.url).state("run-fast"))
         #expect(state.steps["generation"]?.output == words)
         #expect(try journal.runs(RunFilter(search: "w4321")).map(\.id) == ["run-fast"])
+        // Words far apart in the output (stored in different rows) and a word of the task together.
+        #expect(try journal.runs(RunFilter(search: "w12 w4990 essay")).map(\.id) == ["run-fast"])
+        #expect(try journal.runs(RunFilter(search: "w12 w4990 nowhere")).isEmpty)
+        #expect(try journal.runs(RunFilter(search: "w49*  essay")).map(\.id) == ["run-fast"])
+        #expect(try journal.runs(RunFilter(search: "-- ;")).isEmpty)
     }
 }
 
