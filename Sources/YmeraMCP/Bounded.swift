@@ -1,19 +1,14 @@
 import Foundation
 import YmeraCore
 
-/// Untrusted text from MCP servers (tool results, descriptions, stderr) bounded and sanitized.
+/// Untrusted text from MCP servers (tool results, descriptions, stderr) bounded and sanitized — by the
+/// engine's own rules (`ToolLoop`), so a result reads the same whichever side cut it.
 enum Bounded {
     /// Sanitized, newlines kept, cut at `max` characters with the cut said.
-    static func text(_ s: String, max: Int) -> String {
-        let clean = TextSanitizer.clean(s)
-        guard clean.count > max else { return clean }
-        return String(clean.prefix(max)) + "\n[… cut: \(clean.count - max) more characters]"
-    }
+    static func text(_ s: String, max: Int) -> String { ToolLoop.bounded(s, maxChars: max).text }
 
     /// Sanitized on one line, cut at `max` characters with an ellipsis.
     static func oneLine(_ s: String, max: Int) -> String {
-        let clean = TextSanitizer.clean(s, keepNewlines: false).trimmingCharacters(in: .whitespaces)
-        guard clean.count > max else { return clean }
-        return String(clean.prefix(max)) + "…"
+        ToolLoop.preview(s, max).trimmingCharacters(in: .whitespaces)
     }
 }

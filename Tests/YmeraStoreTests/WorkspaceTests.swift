@@ -21,9 +21,9 @@ private func generationOutput(_ name: String, body: String) -> String {
     "Here is the implementation of \(name).\n\n```python\n# file: \(name).py\n\(body)\n```\n\n```python\n# file: test_\(name).py\nfrom \(name) import run\n\ndef test_run():\n    assert run({}) == {}\n```\n\nCovers: the task.\n"
 }
 
-private let author1 = WorkspaceAuthor(step: "generation/1", phase: "generation", model: "sim/coder")
-private let author2 = WorkspaceAuthor(step: "generation/2", phase: "generation", model: "sim/smart")
-private let refiner = WorkspaceAuthor(step: "refinement", phase: "refinement", model: "sim/smart")
+private let author1 = FileAuthor(step: "generation/1", phase: .generation, model: "sim/coder")
+private let author2 = FileAuthor(step: "generation/2", phase: .generation, model: "sim/smart")
+private let refiner = FileAuthor(step: "refinement", phase: .refinement, model: "sim/smart")
 
 @Suite("Workspace: generated files, versions, refusals, copy")
 struct WorkspaceTests {

@@ -60,7 +60,7 @@ public enum ToolLoop {
         let original = content.count
         guard clean.count > maxChars else { return (clean, original) }
         let kept = String(clean.prefix(max(0, maxChars)))
-        return (kept + "\n[… result cut: \(kept.count) of \(original) characters kept]", original)
+        return (kept + "\n[… result cut: \(kept.count) of \(original) characters kept; \(clean.count - kept.count) more characters]", original)
     }
 
     /// Untrusted text for an event field: sanitized, one line, bounded.

@@ -37,10 +37,9 @@ public final class StoreRunWorkspace: RunWorkspace {
                 if cache.count >= Self.maxOpen, let other = cache.keys.first { cache.removeValue(forKey: other) }
                 cache[runID] = ws
             }
-            let who = WorkspaceAuthor(step: author.step, phase: author.phase.rawValue, model: author.model.rawValue)
             var change = WorkspaceChange()
             for file in parsed {
-                switch ws.write(name: file.name, content: Data(file.content.utf8), author: who) {
+                switch ws.write(name: file.name, content: Data(file.content.utf8), author: author) {
                 case .success(let w?):
                     let latest = ws.manifest.files.first { $0.path == w.path }?.latest
                     change.written.append(WrittenFile(path: w.path, version: w.version, bytes: latest?.size ?? 0, sha256: latest?.sha256 ?? ""))

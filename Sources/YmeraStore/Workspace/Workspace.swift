@@ -6,19 +6,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Who wrote a version of a file: the step, its phase and the model that served it.
-public struct WorkspaceAuthor: Codable, Sendable, Hashable {
-    public var step: String
-    public var phase: String
-    public var model: String
-    public init(step: String, phase: String, model: String) {
-        self.step = step
-        self.phase = phase
-        self.model = model
-    }
-}
-
 /// One version of one file. The content is kept in `versions/<sha256>` (immutable, content-addressed).
+/// Phase and model stay plain strings in `manifest.json`, so a manifest outlives a renamed phase.
 public struct WorkspaceFileVersion: Codable, Sendable, Hashable {
     public var version: Int
     public var step: String
@@ -27,7 +16,8 @@ public struct WorkspaceFileVersion: Codable, Sendable, Hashable {
     public var sha256: String
     public var size: Int
     public var time: Date
-    public var author: WorkspaceAuthor { WorkspaceAuthor(step: step, phase: phase, model: model) }
+    /// The author as the engine names it (nil when the manifest holds a phase this build does not know).
+    public var author: FileAuthor? { Phase(rawValue: phase).map { FileAuthor(step: step, phase: $0, model: ModelID(model)) } }
 }
 
 /// A file of the workspace with all its versions, oldest first.
@@ -161,7 +151,7 @@ public final class Workspace {
 
     /// Writes every named file in a step's output as a new version by `author`.
     @discardableResult
-    public func write(output: String, author: WorkspaceAuthor) -> WorkspaceWriteResult {
+    public func write(output: String, author: FileAuthor) -> WorkspaceWriteResult {
         var result = WorkspaceWriteResult()
         for file in WorkspaceParser.files(in: output) {
             switch write(name: file.name, content: Data(file.content.utf8), author: author) {
@@ -177,7 +167,7 @@ public final class Workspace {
 
     /// Writes one file as a new version; `nil` when the content equals the latest version.
     @discardableResult
-    public func write(name: String, content: Data, author: WorkspaceAuthor) -> Result<WorkspaceWrite?, WorkspaceRefusal> {
+    public func write(name: String, content: Data, author: FileAuthor) -> Result<WorkspaceWrite?, WorkspaceRefusal> {
         func refuse(_ reason: String) -> Result<WorkspaceWrite?, WorkspaceRefusal> {
             let r = WorkspaceRefusal(name: String(name.prefix(300)), step: author.step, reason: reason, time: now())
             manifest.refused.append(r)
@@ -209,7 +199,7 @@ public final class Workspace {
         }
         let number = (index.map { manifest.files[$0].latest.version } ?? 0) + 1
         let version = WorkspaceFileVersion(
-            version: number, step: author.step, phase: author.phase, model: author.model, sha256: sha, size: content.count, time: now())
+            version: number, step: author.step, phase: author.phase.rawValue, model: author.model.rawValue, sha256: sha, size: content.count, time: now())
         if let i = index { manifest.files[i].versions.append(version) } else {
             manifest.files.append(WorkspaceFileHistory(path: path, versions: [version]))
             manifest.files.sort { $0.path < $1.path }
