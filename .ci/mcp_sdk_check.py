@@ -31,7 +31,9 @@ async def main(binary: str, data_dir: str) -> int:
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
             init = await session.initialize()
-            check(g(init, "server_info", "serverInfo").name == "ymera", f"initialize: server {g(init, "server_info", "serverInfo").name}, protocol {g(init, "protocol_version", "protocolVersion")}")
+            name = g(init, "server_info", "serverInfo").name
+            version = g(init, "protocol_version", "protocolVersion")
+            check(name == "ymera", f"initialize: server {name}, protocol {version}")
             tools = (await session.list_tools()).tools
             check(len(tools) == 10, f"tools/list: {len(tools)} tools")
             check(all(g(t, "output_schema", "outputSchema") for t in tools), "every tool has an outputSchema")
