@@ -11,13 +11,15 @@ extension RunExecution {
     func attemptLoop(stepID: String, step: PlanStep, baseMessages: [ChatMessage], purpose initialPurpose: AttemptPurpose)
         async -> Result<(String, ModelID), ModelFailure>
     {
-        let chainModels = [step.model] + step.fallbacks
+        // The phase's model as of now: a swap may have come since the step was read.
+        let current = m.withLock { $0.machine.loopStarted(stepID) }
+        defer { m.withLock { $0.machine.loopEnded(stepID) } }
+        let first = initialPurpose == .refine ? step.model : (current ?? step.model)
+        let chainModels = [first, step.model] + step.fallbacks
         let windows = Dictionary(chainModels.compactMap { id in (try? engine.catalog.model(id)).map { (id, $0.contextWindow) } }, uniquingKeysWith: { a, _ in a })
         var am = AttemptMachine(
-            stepID: stepID, model: step.model, fallbacks: step.fallbacks, purpose: initialPurpose,
+            stepID: stepID, model: first, fallbacks: ([step.model] + step.fallbacks).filter { $0 != first }, purpose: initialPurpose,
             maxAttempts: engine.config.maxAttemptsPerStep, fallbackMode: engine.config.fallbackMode, contextWindows: windows)
-        m.withLock { $0.machine.loopStarted(stepID) }
-        defer { m.withLock { $0.machine.loopEnded(stepID) } }
         let tools = await offeredTools(stepID: stepID, phase: step.phase)
 
         var rounds = 0
@@ -106,7 +108,16 @@ extension RunExecution {
                 let cost = model.cost(of: usage)
                 emit(.usage(.init(step: stepID, model: modelID, usage: usage, cost: cost)))
                 emit(engine.resilience.record(modelID, failure: false, nowMs: nowMs), model: modelID)
-                return .success(am.succeeded(text))
+                // A swap or retry that came as the answer completed still applies.
+                switch m.withLock({ $0.machine.attemptAnswered(stepID) }) {
+                case .reset:
+                    return .failure(ModelFailure(.cancelled, "input reset by a retry"))
+                case .swap(let to):
+                    am.stoppedForSwap(to: to, partial: "")
+                    continue
+                case .cancelled, .none:
+                    return .success(am.succeeded(text))
+                }
 
             case .failure(let failure):
                 // Bill what was used, even on failure.

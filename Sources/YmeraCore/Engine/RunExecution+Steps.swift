@@ -107,8 +107,10 @@ extension RunExecution {
             var bound = 0
             while bound < 10_000 {
                 bound += 1
+                // While paused, subtasks still start: each waits at its own attempt gate, so no attempt
+                // starts, a swap reaches it, and this task never waits anywhere but on its children
+                // (a finished child hands its clock participation to the join).
                 if !isCancelled {
-                    await waitIfPaused(step.id)
                     for sid in sched.nextReady() {
                         guard let sub = byID[sid] else { continue }
                         let childID = "\(step.id)/\(sid)"

@@ -126,6 +126,8 @@ struct RunMachine: Sendable, Hashable {
     /// Phases that stop and are reset when they end; true: announce the reset then (the retried phase
     /// itself; phases downstream were named in its `step_reset`).
     private(set) var stopping: [String: Bool] = [:]
+    /// Phases (running now) whose own attempt loop has started at least once.
+    private(set) var loopsSeen: Set<String> = []
     /// Decomposed phases: subtasks planned and not yet finished.
     private(set) var unfinishedSubtasks: [String: Set<String>] = [:]
     /// Set once the run loop decided the run is over: commands are refused from then on.
@@ -199,6 +201,7 @@ struct RunMachine: Sendable, Hashable {
         for loop in loopIDs(of: id) { loops[loop] = nil }
         swaps = swaps.filter { Self.phaseID($0.key) != id }
         unfinishedSubtasks[id] = nil
+        loopsSeen.remove(id)
         if let announce = stopping.removeValue(forKey: id), cancelReason == nil {
             // Stopped to run again (a retry): back to pending, with what depends on it.
             scheduler!.finish(id, succeeded: true)
@@ -211,8 +214,13 @@ struct RunMachine: Sendable, Hashable {
 
     // MARK: loops and attempts
 
-    mutating func loopStarted(_ id: String) {
+    /// A loop starts. Returns the model its phase runs on now (a swap may have come between the
+    /// phase's start and this moment); candidates keep their own models (nil).
+    @discardableResult
+    mutating func loopStarted(_ id: String) -> ModelID? {
         loops[id] = Loop()
+        if !id.contains("/") && !id.contains("#") { loopsSeen.insert(id) }
+        return id.contains("#") ? nil : model(of: Self.phaseID(id))
     }
 
     mutating func loopEnded(_ id: String) {
@@ -251,6 +259,15 @@ struct RunMachine: Sendable, Hashable {
     /// An attempt ended as cancelled: what stopped it.
     mutating func attemptStopped(_ id: String) -> Stop {
         if let reason = cancelReason { return .cancelled(reason) }
+        if stopping[Self.phaseID(id)] != nil { return .reset }
+        if let m = swaps.removeValue(forKey: id) { return .swap(m) }
+        return .none
+    }
+
+    /// An attempt answered in full, possibly just as a swap or a retry stopped it: a pending swap
+    /// still restarts the loop on the new model, a reset still ends it (a cancel is left to the
+    /// loop's next decision point; the answer stands).
+    mutating func attemptAnswered(_ id: String) -> Stop {
         if stopping[Self.phaseID(id)] != nil { return .reset }
         if let m = swaps.removeValue(forKey: id) { return .swap(m) }
         return .none
@@ -331,9 +348,10 @@ struct RunMachine: Sendable, Hashable {
                     return refuse("\(id) runs \(step.candidates.count) candidates, each on its own model; retry it on \(to) to run it again")
                 }
                 // The loops that will take the new model: the phase's own, or its unfinished subtasks'.
+                // Loops not started yet read the phase's model when they start: the plan change reaches them.
                 let targets = step.decompose ? loopIDs(of: id).filter { $0.contains("/") } : (loops[id] != nil ? [id] : [])
-                let subtasksLeft = step.decompose && (unfinishedSubtasks[id].map { !$0.isEmpty } ?? true)
-                guard !targets.isEmpty || subtasksLeft else {
+                let notStarted = step.decompose ? (unfinishedSubtasks[id].map { !$0.isEmpty } ?? true) : !loopsSeen.contains(id)
+                guard !targets.isEmpty || notStarted else {
                     return refuse("\(id) has finished its attempts and is being checked; retry it on \(to) to run it again")
                 }
                 let onModel = targets.compactMap { loops[$0]?.inFlight }
@@ -348,7 +366,7 @@ struct RunMachine: Sendable, Hashable {
                         actions.append(.stopAttempt(t))
                     }
                 }
-                let shownFrom = onModel.first ?? from
+                let shownFrom = onModel.first { $0 != to } ?? from
                 return (.accepted, [.emit(.modelSwapped(.init(step: id, from: shownFrom, to: to, restarted: restarted)))] + actions)
             }
 
