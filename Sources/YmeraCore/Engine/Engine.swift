@@ -95,18 +95,37 @@ public final class Engine: Sendable {
 }
 
 /// The controls of a running run. Safe to call from any thread, and from an observer while an event
-/// is being emitted (commands take effect at the engine's next decision point).
+/// is being emitted. Each command is decided at once by the run's control machine: it applies (its
+/// event says what changed) or it is refused (a `command_refused` event says why, nothing changes).
+///
+/// - pause: attempts in flight finish; no new attempt starts; `resume` continues exactly there.
+/// - swap: a pending phase will run on the model; a running one (or its unfinished subtasks) stops its
+///   attempts in flight and restarts them on it, continued from the partial output or restarted per
+///   `EngineConfig.fallbackMode`. A done phase is refused: `retry(step:on:)` runs it again on a model.
+/// - retry: runs the phase and every phase after it again (a running phase stops and starts again).
+/// - cancel: ends the run from any state (running, paused, waiting on a breaker or a rate limit).
+/// - breaker reset / force open: on the engine's shared breakers; the change is an event of this run.
 public struct RunControl: Sendable {
     let execution: RunExecution
 
+    /// Sends a command; returns whether it applied (and why not).
+    @discardableResult
+    public func send(_ command: RunCommand) -> CommandOutcome { execution.command(command) }
+
     /// No new attempt starts; attempts in flight finish.
-    public func pause() { execution.command(.pause) }
-    public func resume() { execution.command(.resume) }
+    public func pause() { send(.pause) }
+    public func resume() { send(.resume) }
     /// Runs the step and every step after it again (a running step restarts).
-    public func retry(step: String) { execution.command(.retry(step)) }
+    public func retry(step: String) { send(.retry(step: step)) }
+    /// Runs a phase and every phase after it again, the phase on `model` ("run it again on M").
+    public func retry(step: String, on model: ModelID) { send(.retry(step: step, on: model)) }
     /// Swaps a pending or running step's model (a running one restarts on the new model).
-    public func swap(step: String, to model: ModelID) { execution.command(.swap(step, model)) }
-    public func cancel(reason: String = "cancelled by user") { execution.command(.cancel(reason)) }
+    public func swap(step: String, to model: ModelID) { send(.swap(step: step, to: model)) }
+    public func cancel(reason: String = "cancelled by user") { send(.cancel(reason: reason)) }
+    /// Closes a model's breaker.
+    public func resetBreaker(_ model: ModelID) { send(.resetBreaker(model)) }
+    /// Opens a model's breaker for `ms` milliseconds.
+    public func forceOpenBreaker(_ model: ModelID, forMs ms: Int64 = 60_000) { send(.forceOpenBreaker(model, forMs: ms)) }
 }
 
 /// A running run: its events and its controls.
@@ -125,14 +144,21 @@ public final class RunHandle: Sendable {
         self.task = task
     }
 
+    /// Sends a command; returns whether it applied (and why not). See `RunControl`.
+    @discardableResult
+    public func send(_ command: RunCommand) -> CommandOutcome { control.send(command) }
     /// No new attempt starts; attempts in flight finish.
-    public func pause() { execution.command(.pause) }
-    public func resume() { execution.command(.resume) }
+    public func pause() { control.pause() }
+    public func resume() { control.resume() }
     /// Runs the step and every step after it again (a running step restarts).
-    public func retry(step: String) { execution.command(.retry(step)) }
+    public func retry(step: String) { control.retry(step: step) }
+    /// Runs a phase and every phase after it again, the phase on `model`.
+    public func retry(step: String, on model: ModelID) { control.retry(step: step, on: model) }
     /// Swaps a pending or running step's model (a running one restarts on the new model).
-    public func swap(step: String, to model: ModelID) { execution.command(.swap(step, model)) }
-    public func cancel(reason: String = "cancelled by user") { execution.command(.cancel(reason)) }
+    public func swap(step: String, to model: ModelID) { control.swap(step: step, to: model) }
+    public func cancel(reason: String = "cancelled by user") { control.cancel(reason: reason) }
+    public func resetBreaker(_ model: ModelID) { control.resetBreaker(model) }
+    public func forceOpenBreaker(_ model: ModelID, forMs ms: Int64 = 60_000) { control.forceOpenBreaker(model, forMs: ms) }
     /// The state as folded so far.
     public var state: RunState { execution.snapshot() }
     public func finalState() async -> RunState { await task.value }

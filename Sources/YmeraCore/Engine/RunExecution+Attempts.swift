@@ -6,47 +6,47 @@ import Synchronization
 extension RunExecution {
     /// Tries a step's work on its model and fallbacks until one completes, honouring breakers, rate
     /// limits, retry policy, pause, swap and cancel. Returns the kept output and the model that finished it.
+    /// The decisions are the machines': `RunMachine.gate` (pause, cancel, swap, reset) before each
+    /// attempt, `AttemptMachine` for which model and what to keep.
     func attemptLoop(stepID: String, step: PlanStep, baseMessages: [ChatMessage], purpose initialPurpose: AttemptPurpose)
         async -> Result<(String, ModelID), ModelFailure>
     {
-        var chain = [step.model] + step.fallbacks.filter { $0 != step.model }
-        var index = 0
-        var attemptsOnModel = 0
-        var total = 0
-        var purpose = initialPurpose
-        var kept = ""  // output kept for a continuation
-        var continuesFrom: Int?
-        var lastFailure = ModelFailure(.unknown, "no attempt was made")
+        // The phase's model as of now: a swap may have come since the step was read.
+        let current = m.withLock { $0.machine.loopStarted(stepID) }
+        defer { m.withLock { $0.machine.loopEnded(stepID) } }
+        let first = initialPurpose == .refine ? step.model : (current ?? step.model)
+        let chainModels = [first, step.model] + step.fallbacks
+        let windows = Dictionary(chainModels.compactMap { id in (try? engine.catalog.model(id)).map { (id, $0.contextWindow) } }, uniquingKeysWith: { a, _ in a })
+        var am = AttemptMachine(
+            stepID: stepID, model: first, fallbacks: ([step.model] + step.fallbacks).filter { $0 != first }, purpose: initialPurpose,
+            maxAttempts: engine.config.maxAttemptsPerStep, fallbackMode: engine.config.fallbackMode, contextWindows: windows)
         let tools = await offeredTools(stepID: stepID, phase: step.phase)
 
-        while total < engine.config.maxAttemptsPerStep {
-            if let reason = m.withLock({ $0.cancelled }) { return .failure(ModelFailure(.cancelled, reason)) }
-            if isAbandoned(stepID) { return .failure(ModelFailure(.cancelled, "input reset by a retry")) }
-            await waitIfPaused()
-            if let reason = m.withLock({ $0.cancelled }) { return .failure(ModelFailure(.cancelled, reason)) }
-            if total > 0 && m.withLock({ $0.restarts.remove(stepID) != nil }) {
-                kept = ""
-                continuesFrom = nil
-                purpose = .rerun
-                attemptsOnModel = 0
+        var rounds = 0
+        while rounds < engine.config.maxAttemptsPerStep * 4 + 8 {
+            rounds += 1
+            // The run's decision point: cancelled, reset by a retry, paused, or swapped.
+            var gate = m.withLock { $0.machine.gate(stepID) }
+            while gate == .wait {
+                await waitIfPaused(stepID)
+                gate = m.withLock { $0.machine.gate(stepID) }
+            }
+            switch gate {
+            case .stop(let reason):
+                return .failure(ModelFailure(.cancelled, reason))
+            case .proceed(let swapTo?):
+                am.swap(to: swapTo)
+            case .proceed(nil), .wait:
+                break
             }
 
-            // A swap asked for while not running an attempt.
-            if let swapTo = m.withLock({ $0.swaps.removeValue(forKey: stepID) ?? $0.swaps.removeValue(forKey: parentID(stepID)) }) {
-                let from = chain[min(index, chain.count - 1)]
-                chain = [swapTo] + chain.filter { $0 != swapTo }
-                index = 0
-                attemptsOnModel = 0
-                kept = ""
-                continuesFrom = nil
-                purpose = .swap
-                if from != swapTo { emit(.modelSwapped(.init(step: stepID, from: from, to: swapTo, restarted: total > 0))) }
+            let modelID: ModelID
+            switch am.next() {
+            case .giveUp(let f): return .failure(f)
+            case .attempt(let id): modelID = id
             }
-            guard index < chain.count else { break }
-            let modelID = chain[index]
             guard let model = try? engine.catalog.model(modelID), let provider = engine.catalog.provider(for: model) else {
-                lastFailure = ModelFailure(.badRequest, "model \(modelID) is not in the catalog")
-                index += 1
+                am.unknownModel(modelID)
                 continue
             }
 
@@ -63,22 +63,17 @@ extension RunExecution {
             let (admission, transition) = engine.resilience.admit(modelID, nowMs: nowMs)
             emit(transition, model: modelID)
             if case .rejected(let retryIn) = admission {
-                if index + 1 < chain.count {
-                    emit(.fallbackTaken(.init(step: stepID, from: modelID, to: chain[index + 1], reason: .circuitOpen, mode: .restart)))
-                    index += 1
-                    attemptsOnModel = 0
-                    purpose = .fallback
-                    continue
+                let earliest = am.chain.compactMap { engine.resilience.peek($0, nowMs: nowMs) }.min()
+                switch am.breakerRejected(retryInMs: retryIn, earliestProbeMs: earliest, provider: model.provider, maxWaitMs: engine.config.maxBreakerWaitMs) {
+                case .fallback(let event):
+                    emit(event)
+                case .giveUp(let f):
+                    return .failure(f)
+                case .wait(let ms, let event):
+                    emit(event)
+                    do { try await clock.sleep(ms: ms) } catch { return .failure(ModelFailure(.cancelled, cancelReason ?? "cancelled")) }
+                    am.breakerWaited(firstAdmitting: am.chain.firstIndex { engine.resilience.peek($0, nowMs: nowMs) == nil })
                 }
-                // Nothing else: wait for the earliest half-open probe, within bounds.
-                let wait = chain.compactMap { engine.resilience.peek($0, nowMs: nowMs) }.min() ?? retryIn
-                guard wait <= engine.config.maxBreakerWaitMs else {
-                    return .failure(ModelFailure(.circuitOpen, "every model's breaker is open (next probe in \(wait / 1000) s)"))
-                }
-                emit(.throttled(.init(step: stepID, provider: model.provider, waitMs: Int(max(1, wait)), reason: "all breakers open; waiting for a half-open probe")))
-                do { try await clock.sleep(ms: max(1, wait)) } catch { return .failure(ModelFailure(.cancelled, "cancelled")) }
-                index = chain.firstIndex { engine.resilience.peek($0, nowMs: nowMs) == nil } ?? 0
-                total += 1
                 continue
             }
 
@@ -89,20 +84,19 @@ extension RunExecution {
                 throttles += 1
                 let (wait, why) = engine.resilience.reserve(provider: model.provider, limit: model.rateLimit, estimatedTokens: estimate, nowMs: nowMs)
                 guard wait > 0 else { break }
-                if wait > engine.config.maxThrottleWaitMs && index + 1 < chain.count { break }
+                if wait > engine.config.maxThrottleWaitMs && am.index + 1 < am.chain.count { break }
                 emit(.throttled(.init(step: stepID, provider: model.provider, waitMs: Int(wait), reason: why ?? "rate limit")))
-                do { try await clock.sleep(ms: wait) } catch { return .failure(ModelFailure(.cancelled, "cancelled")) }
+                do { try await clock.sleep(ms: wait) } catch { return .failure(ModelFailure(.cancelled, cancelReason ?? "cancelled")) }
             }
 
-            total += 1
-            attemptsOnModel += 1
-            emit(.stepStarted(.init(step: stepID, model: modelID, attempt: total, purpose: purpose, continuesFrom: continuesFrom)))
+            let kept = am.kept
+            emit(am.started())
             let messages = kept.isEmpty ? baseMessages : Prompts.continuation(baseMessages, partial: kept)
             let plan = m.withLock { $0.plan }
             let request = ModelRequest(
                 model: model, provider: provider, messages: messages, maxTokens: min(step.maxTokens, model.maxOutputTokens),
                 temperature: step.temperature, stream: engine.config.stream,
-                context: RequestContext(runID: plan.runID, stepID: stepID, phase: step.phase, attempt: total, taskType: plan.intent.taskType, seed: plan.seed),
+                context: RequestContext(runID: plan.runID, stepID: stepID, phase: step.phase, attempt: am.total, taskType: plan.intent.taskType, seed: plan.seed),
                 tools: tools)
 
             let limit = provider.maxConcurrent ?? Int.max
@@ -114,7 +108,16 @@ extension RunExecution {
                 let cost = model.cost(of: usage)
                 emit(.usage(.init(step: stepID, model: modelID, usage: usage, cost: cost)))
                 emit(engine.resilience.record(modelID, failure: false, nowMs: nowMs), model: modelID)
-                return .success((kept + text, modelID))
+                // A swap or retry that came as the answer completed still applies.
+                switch m.withLock({ $0.machine.attemptAnswered(stepID) }) {
+                case .reset:
+                    return .failure(ModelFailure(.cancelled, "input reset by a retry"))
+                case .swap(let to):
+                    am.stoppedForSwap(to: to, partial: "")
+                    continue
+                case .cancelled, .none:
+                    return .success(am.succeeded(text))
+                }
 
             case .failure(let failure):
                 // Bill what was used, even on failure.
@@ -123,32 +126,22 @@ extension RunExecution {
                 if let used, used.totalTokens > 0 {
                     emit(.usage(.init(step: stepID, model: modelID, usage: used, cost: model.cost(of: used))))
                 }
-                // A user's swap or retry of this step, or a cancel.
+                // Stopped from outside: a cancel, a retry that resets the phase, or a swap.
                 if failure.errorClass == .cancelled {
-                    if let reason = m.withLock({ $0.cancelled }) { return .failure(ModelFailure(.cancelled, reason)) }
-                    if isAbandoned(stepID) { return .failure(ModelFailure(.cancelled, "input reset by a retry")) }
-                    if m.withLock({ $0.restarts.remove(stepID) != nil }) {
-                        emit(.modelSwapped(.init(step: stepID, from: modelID, to: modelID, restarted: true)))
-                        kept = ""
-                        continuesFrom = nil
-                        purpose = .rerun
-                        attemptsOnModel = 0
+                    switch m.withLock({ $0.machine.attemptStopped(stepID) }) {
+                    case .cancelled(let reason):
+                        return .failure(ModelFailure(.cancelled, reason))
+                    case .reset:
+                        return .failure(ModelFailure(.cancelled, "input reset by a retry"))
+                    case .swap(let to):
+                        am.stoppedForSwap(to: to, partial: failure.partialOutput)
                         continue
-                    }
-                    if let swapTo = m.withLock({ $0.swaps.removeValue(forKey: stepID) ?? $0.swaps.removeValue(forKey: parentID(stepID)) }) {
-                        emit(.modelSwapped(.init(step: stepID, from: modelID, to: swapTo, restarted: true)))
-                        chain = [swapTo] + chain.filter { $0 != swapTo }
-                        index = 0
-                        attemptsOnModel = 0
-                        kept = ""
-                        continuesFrom = nil
-                        purpose = .swap
-                        continue
+                    case .none:
+                        break
                     }
                 }
-                lastFailure = failure
                 emit(.attemptFailed(.init(
-                    step: stepID, model: modelID, attempt: total, errorClass: failure.errorClass, message: failure.message,
+                    step: stepID, model: modelID, attempt: am.total, errorClass: failure.errorClass, message: failure.message,
                     httpStatus: failure.httpStatus, retryAfterMs: failure.retryAfterMs, partialChars: failure.partialOutput.count)))
                 if failure.errorClass.opensBreakerImmediately {
                     let forMs = failure.retryAfterMs.map(Int64.init) ?? engine.config.unavailableCooldownMs
@@ -160,53 +153,23 @@ extension RunExecution {
                     engine.resilience.block(provider: model.provider, untilMs: nowMs + Int64(ra), nowMs: nowMs)
                 }
 
-                let nextIndex = nextModel(after: index, in: chain, failure: failure)
+                let hasFallback = am.fallbackIndex(after: failure) != nil
+                let attemptsOnModel = am.attemptsOnModel
                 let decision = m.withLock { s in
-                    engine.config.retry.decide(failure, attemptsOnModel: attemptsOnModel, hasFallback: nextIndex != nil, random: &s.rng)
+                    engine.config.retry.decide(failure, attemptsOnModel: attemptsOnModel, hasFallback: hasFallback, random: &s.rng)
                 }
-                switch decision {
-                case .retry(let delay, let basis):
-                    emit(.retryScheduled(.init(step: stepID, model: modelID, attempt: total + 1, delayMs: Int(delay), basis: basis)))
-                    do { try await clock.sleep(ms: delay) } catch { return .failure(ModelFailure(.cancelled, "cancelled")) }
-                    // A retry on the same model starts the answer again.
-                    kept = ""
-                    continuesFrom = nil
-                    purpose = .retry
-                case .fallback:
-                    guard let ni = nextIndex else { return .failure(failure) }
-                    let partial = failure.partialOutput
-                    let mode: RunEvent.FallbackTaken.Mode = (engine.config.fallbackMode == .continue && !partial.isEmpty) ? .continue : .restart
-                    if mode == .continue {
-                        kept += partial
-                        continuesFrom = kept.count
-                    } else {
-                        kept = ""
-                        continuesFrom = nil
-                    }
-                    emit(.fallbackTaken(.init(step: stepID, from: modelID, to: chain[ni], reason: failure.errorClass, mode: mode, spliceAt: mode == .continue ? kept.count : nil)))
-                    index = ni
-                    attemptsOnModel = 0
-                    purpose = .fallback
-                case .fail(let why):
-                    return .failure(ModelFailure(failure.errorClass, why + (why.contains(failure.message) ? "" : " — last error: \(failure.message)"), httpStatus: failure.httpStatus))
+                switch am.failed(failure, decision: decision) {
+                case .retry(let event, let delay):
+                    emit(event)
+                    do { try await clock.sleep(ms: delay) } catch { return .failure(ModelFailure(.cancelled, cancelReason ?? "cancelled")) }
+                case .fallback(let event):
+                    emit(event)
+                case .giveUp(let f):
+                    return .failure(f)
                 }
             }
         }
-        return .failure(ModelFailure(lastFailure.errorClass, "gave up after \(total) attempts; last error: \(lastFailure.message)", httpStatus: lastFailure.httpStatus))
-    }
-
-    func parentID(_ stepID: String) -> String {
-        if let i = stepID.firstIndex(where: { $0 == "/" || $0 == "#" }) { return String(stepID[..<i]) }
-        return stepID
-    }
-
-    /// The next model to fall back to: for a context that is too long, one with a larger window.
-    func nextModel(after index: Int, in chain: [ModelID], failure: ModelFailure) -> Int? {
-        guard index + 1 < chain.count else { return nil }
-        if failure.errorClass == .contextTooLong, let current = try? engine.catalog.model(chain[index]) {
-            return (index + 1..<chain.count).first { (try? engine.catalog.model(chain[$0]))?.contextWindow ?? 0 > current.contextWindow }
-        }
-        return index + 1
+        return .failure(ModelFailure(am.lastFailure.errorClass, "gave up after \(am.total) attempts; last error: \(am.lastFailure.message)", httpStatus: am.lastFailure.httpStatus))
     }
 
     /// Tools the host offers this step's phase (none without a host, or for phases not in
@@ -309,14 +272,17 @@ extension RunExecution {
             }
           }
         }
-        let alreadyCancelled = m.withLock { s -> Bool in
+        let stopNow = m.withLock { s -> Bool in
             s.attempts[stepID] = { task.cancel() }
-            return s.cancelled != nil || s.swaps[stepID] != nil || s.restarts.contains(stepID)
+            return s.machine.attemptStarted(stepID, model: request.model.id)
         }
-        if alreadyCancelled { task.cancel() }
+        if stopNow { task.cancel() }
         clock.leave()
         let result = await task.value  // the attempt task hands its participation back
-        m.withLock { _ = $0.attempts.removeValue(forKey: stepID) }
+        m.withLock { s in
+            s.attempts[stepID] = nil
+            s.machine.attemptEnded(stepID)
+        }
         return result
     }
 }

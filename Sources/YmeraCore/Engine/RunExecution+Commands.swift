@@ -1,55 +1,78 @@
 import Foundation
 import Synchronization
 
-// Commands: recorded under the lock, applied by the run loop at its next decision point.
+// Commands and the pause gate. A command goes into the run's machine under the lock; the events it
+// decides are numbered in that same critical section (nothing can slip in between), and only then
+// are waiters woken, attempts stopped and the run loop poked.
 
 extension RunExecution {
-    func command(_ c: Command) {
-        let wake: [CheckedContinuation<Void, Never>] = m.withLock { s in
-            s.commands.append(c)
-            switch c {
-            case .resume:
-                let g = s.gate
-                s.gate = []
-                return g
-            case .cancel(let reason):
-                s.cancelled = s.cancelled ?? reason
-                for cancel in s.attempts.values { cancel() }
-                let g = s.gate
-                s.gate = []
-                return g
-            case .swap(let step, let model):
-                if s.running.contains(step) || s.attempts[step] != nil {
-                    s.swaps[step] = model
-                    s.attempts[step]?()
+    /// Feeds one input to the run's machine and performs the actions it returns.
+    @discardableResult
+    func drive<T>(_ input: (inout RunMachine, Int64) -> (T, [RunMachine.Action])) -> (T, [RunMachine.Action]) {
+        let now = nowMs
+        let (result, actions, wake, stops, drain) = m.withLock { s -> (T, [RunMachine.Action], [CheckedContinuation<Void, Never>], [@Sendable () -> Void], Bool) in
+            let (result, actions) = input(&s.machine, now)
+            var wake: [CheckedContinuation<Void, Never>] = []
+            var stops: [@Sendable () -> Void] = []
+            for a in actions {
+                switch a {
+                case .emit(let kind):
+                    _ = record(kind, in: &s)
+                case .wakeWaiters:
+                    wake += s.gate
+                    s.gate = []
+                case .stopAttempt(let id):
+                    if let stop = s.attempts[id] { stops.append(stop) }
+                default:
+                    break
                 }
-                return []
-            case .retry(let step):
-                if s.running.contains(step) || s.attempts[step] != nil {
-                    s.restarts.insert(step)
-                    s.attempts[step]?()
-                }
-                return []
-            case .pause:
-                return []
             }
+            return (result, actions, wake, stops, claimDelivery(&s))
         }
+        if drain { deliverOutbox() }
+        for stop in stops { stop() }
         for w in wake {
-            clock.enter()
+            clock.enter()  // on the waiter's behalf, before we can stop counting
             w.resume()
         }
-        mailbox.send(.poke)
+        for a in actions {
+            switch a {
+            case .resetBreaker(let model):
+                let t = engine.resilience.reset(model, nowMs: nowMs)
+                if let t {
+                    emit(t, model: model)
+                } else {
+                    emit(.commandRefused(.init(command: "breaker_reset", model: model, reason: "the breaker of \(model) is already closed")))
+                }
+            case .forceOpenBreaker(let model, let ms):
+                emit(engine.resilience.forceOpen(model, nowMs: nowMs, forMs: ms, reason: "forced open by user"), model: model)
+            default:
+                break
+            }
+        }
+        return (result, actions)
     }
 
-    /// Waits while paused. Attempts in flight are not stopped; this is checked before each new attempt.
-    func waitIfPaused() async {
-        while true {
-            let paused = m.withLock { $0.paused && $0.cancelled == nil }
-            guard paused else { return }
+    /// A command from a person (dashboard, MCP, command line). Decided at once; the run loop is poked
+    /// to start what it allows.
+    @discardableResult
+    func command(_ c: RunCommand) -> CommandOutcome {
+        let (outcome, _) = drive { machine, now in machine.command(c, nowMs: now) }
+        mailbox.send(.poke)
+        return outcome
+    }
+
+    /// Waits while the run is paused. Attempts in flight are not stopped; this is checked before each
+    /// new attempt. Returns at once when the run is cancelled or `stepID`'s phase is being reset.
+    func waitIfPaused(_ stepID: String) async {
+        func holds(_ s: Mutable) -> Bool {
+            s.machine.isPaused && s.machine.cancelReason == nil && !s.machine.isStopping(stepID)
+        }
+        while m.withLock({ holds($0) }) {
             clock.leave()
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let now = m.withLock { s -> Bool in
-                    if !s.paused || s.cancelled != nil { return true }
+                    if !holds(s) { return true }
                     s.gate.append(c)
                     return false
                 }
@@ -62,58 +85,11 @@ extension RunExecution {
         }
     }
 
-    var isCancelled: Bool { m.withLock { $0.cancelled != nil } }
+    var isCancelled: Bool { m.withLock { $0.machine.cancelReason != nil } }
+    var cancelReason: String? { m.withLock { $0.machine.cancelReason } }
 
+    /// True when a step's work is thrown away: its phase (or the phase's input) was reset by a retry.
     func isAbandoned(_ stepID: String) -> Bool {
-        m.withLock { $0.abandoned.contains(stepID) || $0.abandoned.contains(parentID(stepID)) }
-    }
-
-    func apply(_ c: Command, scheduler: inout StepScheduler) {
-        switch c {
-        case .pause:
-            let inFlight = m.withLock { s -> [String]? in
-                guard !s.paused else { return nil }
-                s.paused = true
-                s.pausedAtMs = nowMs
-                return s.running.sorted()
-            }
-            if let inFlight {
-                emit(.paused(.init(inFlight: inFlight, note: inFlight.isEmpty ? "nothing in flight" : "attempts in flight finish; no new attempt starts until resume")))
-            }
-        case .resume:
-            let pausedFor = m.withLock { s -> Int64? in
-                guard s.paused else { return nil }
-                s.paused = false
-                return nowMs - s.pausedAtMs
-            }
-            if let pausedFor { emit(.resumed(.init(pausedMs: Int(pausedFor)))) }
-        case .retry(let step):
-            guard m.withLock({ $0.plan.step(step) != nil }) else { return }
-            if scheduler.states[step] == .running { return }  // restarts in place (see command)
-            let reset = scheduler.reset(step)
-            emit(.stepReset(.init(step: step, reset: reset)))
-            // Steps downstream that are running read the old input: stop them; they run again.
-            let running = reset.filter { scheduler.states[$0] == .running }
-            m.withLock { s in
-                for id in running {
-                    s.abandoned.insert(id)
-                    for (key, cancel) in s.attempts where key == id || key.hasPrefix(id + "/") || key.hasPrefix(id + "#") { cancel() }
-                }
-            }
-        case .swap(let step, let model):
-            let info = m.withLock { s -> (ModelID, Bool)? in
-                guard let i = s.plan.steps.firstIndex(where: { $0.id == step }) else { return nil }
-                let old = s.plan.steps[i].model
-                guard old != model else { return nil }
-                s.plan.steps[i].model = model
-                s.plan.steps[i].fallbacks.removeAll { $0 == model }
-                return (old, s.running.contains(step))
-            }
-            if let (old, running) = info, !running || scheduler.states[step] != .running {
-                emit(.modelSwapped(.init(step: step, from: old, to: model, restarted: false)))
-            }
-        case .cancel:
-            break
-        }
+        m.withLock { $0.machine.isStopping(stepID) }
     }
 }

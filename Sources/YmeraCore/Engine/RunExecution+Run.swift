@@ -20,80 +20,60 @@ extension RunExecution {
         do {
             scheduler = try StepScheduler(nodes: plan.steps.map { ($0.id, $0.dependsOn) }, limit: max(1, plan.steps.count))
         } catch {
+            drive { machine, _ in ((), machine.invalidPlan()) }
             emit(.runFailed(.init(reason: "invalid plan: \(error)")))
             return await finish()
         }
         for id in keep { scheduler.markDone(id) }
-        if let resume, !resume.rerun.isEmpty {
-            for id in resume.rerun where plan.step(id) != nil {
-                let reset = scheduler.reset(id)
-                emit(.stepReset(.init(step: id, reset: reset)))
-            }
-        }
+        let rerun = resume?.rerun ?? []
+        // Commands sent before this point were held; they apply now, after the first event.
+        drive { machine, now in ((), machine.install(scheduler, rerun: rerun, nowMs: now)) }
 
         await withTaskGroup(of: Void.self) { group in
             var iterations = 0
             while iterations < 100_000 {
                 iterations += 1
-                // 1. Commands.
-                let commands = m.withLock { s -> [Command] in
-                    let c = s.commands
-                    s.commands = []
-                    return c
+                // 1. Ask the machine: phases to start, or the run is over.
+                let (over, actions) = drive { machine, _ -> (Bool, [RunMachine.Action]) in
+                    let (actions, over) = machine.next()
+                    return (over, actions)
                 }
-                for c in commands { apply(c, scheduler: &scheduler) }
-                if isCancelled { group.cancelAll() }
-
-                // 2. Start what is ready.
-                if !isCancelled && !m.withLock({ $0.paused }) {
-                    for id in scheduler.nextReady() {
-                        m.withLock { _ = $0.running.insert(id) }
+                for action in actions {
+                    switch action {
+                    case .cancelTasks:
+                        group.cancelAll()
+                    case .startStep(let id):
                         clock.enter()
                         group.addTask { [self] in
                             let ok = await ClockContext.$key.withValue(id) {
                                 await clock.yieldTurn()
                                 return await runStep(id)
                             }
-                            m.withLock { _ = $0.running.remove(id) }
                             mailbox.send(.finished(id, ok))
                             clock.leave()
                         }
+                    default:
+                        break
                     }
                 }
-                let runningCount = scheduler.running.count
-                if runningCount == 0 && (scheduler.isFinished || isCancelled) { break }
-                if runningCount == 0 && !m.withLock({ $0.paused }) && scheduler.nextReadyPreview().isEmpty { break }
+                if over { break }
 
-                // 3. Wait for a step to end or a command.
+                // 2. Wait for a phase to end or a command.
                 let msg = await mailbox.receive()
                 switch msg {
                 case .finished(let id, let ok):
-                    if m.withLock({ $0.abandoned.remove(id) != nil }) && !isCancelled {
-                        // Its input was reset while it ran: it waits for the new input.
-                        scheduler.finish(id, succeeded: true)
-                        _ = scheduler.reset(id)
-                        continue
-                    }
-                    if m.withLock({ $0.restarts.remove(id) != nil }) && !isCancelled {
-                        scheduler.finish(id, succeeded: true)
-                        let reset = scheduler.reset(id)
-                        emit(.stepReset(.init(step: id, reset: reset)))
-                        continue
-                    }
-                    let skipped = scheduler.finish(id, succeeded: ok)
-                    for s in skipped {
-                        emit(.stepSkipped(.init(step: s, reason: "\(id) failed")))
-                    }
+                    drive { machine, _ in ((), machine.stepEnded(id, succeeded: ok)) }
                 case .poke:
                     // A command may come from a participant's observer: take turns again.
                     await ClockContext.$key.withValue("") { await clock.yieldTurn() }
                 }
             }
             // Drain (cancelled runs): children end quickly once cancelled.
+            if isCancelled { group.cancelAll() }
             while let _ = await group.next() {}
         }
         let final = m.withLock { $0.state }
-        if let reason = m.withLock({ $0.cancelled }) {
+        if let reason = cancelReason {
             emit(.runCancelled(.init(reason: reason)))
         } else {
             let failed = plan.steps.filter { final.steps[$0.id]?.status == .failed }
@@ -137,14 +117,5 @@ extension RunExecution {
         continuation.finish()
         clock.leave()
         return state
-    }
-}
-
-extension StepScheduler {
-    /// What `nextReady` would start, without starting it.
-    func nextReadyPreview() -> [String] {
-        var copy = self
-        copy.limit = Int.max / 2
-        return copy.nextReady()
     }
 }

@@ -45,7 +45,7 @@ extension RunExecution {
                     return await ClockContext.$key.withValue(cid) { () async -> (String, String, ModelID, Double)? in
                     switch await attemptLoop(stepID: cid, step: cstep, baseMessages: base, purpose: .initial) {
                     case .failure(let f):
-                        emit(.stepFailed(.init(step: cid, errorClass: f.errorClass, reason: f.message)))
+                        if !isAbandoned(cid) { emit(.stepFailed(.init(step: cid, errorClass: f.errorClass, reason: f.message))) }
                         return nil
                     case .success(let (out, used)):
                         let report = await score(stepID: cid, step: cstep, output: out, model: used)
@@ -59,6 +59,7 @@ extension RunExecution {
                 if let r { results.append(r) }
             }
         }
+        if isAbandoned(step.id) { return false }
         guard !results.isEmpty else {
             emit(.stepFailed(.init(step: step.id, errorClass: .unknown, reason: "every candidate failed")))
             return false
@@ -99,13 +100,17 @@ extension RunExecution {
             return false
         }
         for id in finishedBefore { sched.markDone(id) }
+        let unfinished = parsed.subtasks.map(\.id).filter { !finishedBefore.contains($0) }.map { "\(step.id)/\($0)" }
+        m.withLock { $0.machine.subtasksPlanned(step.id, unfinished) }
         let byID = Dictionary(uniqueKeysWithValues: parsed.subtasks.map { ($0.id, $0) })
         await withTaskGroup(of: (String, Bool).self) { group in
             var bound = 0
             while bound < 10_000 {
                 bound += 1
+                // While paused, subtasks still start: each waits at its own attempt gate, so no attempt
+                // starts, a swap reaches it, and this task never waits anywhere but on its children
+                // (a finished child hands its clock participation to the join).
                 if !isCancelled {
-                    await waitIfPaused()
                     for sid in sched.nextReady() {
                         guard let sub = byID[sid] else { continue }
                         let childID = "\(step.id)/\(sid)"
@@ -117,7 +122,10 @@ extension RunExecution {
                             return await ClockContext.$key.withValue(childID) { () async -> (String, Bool) in
                             switch await attemptLoop(stepID: childID, step: current, baseMessages: base, purpose: .initial) {
                             case .failure(let f):
-                                emit(.stepFailed(.init(step: childID, errorClass: f.errorClass, reason: f.message)))
+                                // Work thrown away by a retry is not a failure of the subtask.
+                                if !isAbandoned(childID) {
+                                    emit(.stepFailed(.init(step: childID, errorClass: f.errorClass, reason: f.message)))
+                                }
                                 return (sid, false)
                             case .success(let (out, model)):
                                 _ = workspaceFiles(stepID: childID, step: current, output: out, model: model)
@@ -143,6 +151,7 @@ extension RunExecution {
             emit(.stepFailed(.init(step: step.id, errorClass: failed?.lastErrorClass ?? .unknown, reason: reason)))
             return false
         }
+        if isAbandoned(step.id) { return false }
         let state = m.withLock { $0.state }
         let combined = parsed.subtasks.map { sub in "### \(sub.title)\n\n\(state.steps["\(step.id)/\(sub.id)"]?.output ?? "")" }.joined(separator: "\n\n")
         let model = state.steps["\(step.id)/\(parsed.subtasks.last!.id)"]?.model ?? step.model

@@ -3,9 +3,6 @@ import Synchronization
 
 /// One run: its state, the numbering and delivery of its events, and the coordinator's mailbox.
 final class RunExecution: Sendable {
-    enum Command: Sendable {
-        case pause, resume, retry(String), swap(String, ModelID), cancel(String)
-    }
     enum Message: Sendable {
         /// A step task ended; the coordinator inherits its clock participation.
         case finished(String, Bool)
@@ -15,25 +12,21 @@ final class RunExecution: Sendable {
 
     struct Mutable {
         var state: RunState
-        var plan: RunPlan
+        /// The run's control: mode, the plan as changed by swaps, the phase graph, loops in flight.
+        var machine: RunMachine
         var seq: Int
-        var paused = false
-        var pausedAtMs: Int64 = 0
+        /// Tasks waiting at the pause gate; woken only after the machine's state changed.
         var gate: [CheckedContinuation<Void, Never>] = []
-        var cancelled: String?
-        var swaps: [String: ModelID] = [:]
-        var restarts: Set<String> = []
-        /// Steps whose input was reset by a retry while they ran: stopped, to run again later.
-        var abandoned: Set<String> = []
+        /// How to stop each loop's attempt in flight.
         var attempts: [String: @Sendable () -> Void] = [:]
-        var commands: [Command] = []
-        var running: Set<String> = []
         var rng: SplitMix64
         var finished = false
         /// Events numbered but not yet handed to the observer and the stream, in `seq` order.
         var outbox: [RunEvent] = []
         /// True while one emitter hands the outbox over; others only append to it.
         var delivering = false
+
+        var plan: RunPlan { machine.plan }
     }
 
     let engine: Engine
@@ -57,7 +50,8 @@ final class RunExecution: Sendable {
         mailbox = Mailbox(clock: engine.clock)
         var state = resume?.prior ?? RunState(runID: plan.runID)
         state.markInterruptedIfOpen()
-        m = Mutex(Mutable(state: state, plan: plan, seq: resume?.prior.lastSeq ?? 0, rng: SplitMix64(seed: SplitMix64.derive(plan.seed, "engine"))))
+        let machine = RunMachine(plan: plan, knownModels: Set(engine.catalog.models.map(\.id)))
+        m = Mutex(Mutable(state: state, machine: machine, seq: resume?.prior.lastSeq ?? 0, rng: SplitMix64(seed: SplitMix64.derive(plan.seed, "engine"))))
     }
 
     var nowMs: Int64 { clock.nowMs() }
@@ -73,19 +67,30 @@ final class RunExecution: Sendable {
     @discardableResult
     func emit(_ kind: RunEvent.Kind) -> RunEvent {
         let (event, drain) = m.withLock { s -> (RunEvent, Bool) in
-            s.seq += 1
-            let e = RunEvent(runID: s.plan.runID, seq: s.seq, elapsedMs: baseElapsed + Int(nowMs - startMs), kind: kind)
-            s.state.apply(e)
-            s.outbox.append(e)
-            if s.delivering { return (e, false) }
-            s.delivering = true
-            return (e, true)
+            let e = record(kind, in: &s)
+            return (e, claimDelivery(&s))
         }
         if drain { deliverOutbox() }
         return event
     }
 
-    private func deliverOutbox() {
+    /// Numbers an event and folds it, under the lock (with the decision that caused it).
+    func record(_ kind: RunEvent.Kind, in s: inout Mutable) -> RunEvent {
+        s.seq += 1
+        let e = RunEvent(runID: s.plan.runID, seq: s.seq, elapsedMs: baseElapsed + Int(nowMs - startMs), kind: kind)
+        s.state.apply(e)
+        s.outbox.append(e)
+        return e
+    }
+
+    /// True when the caller is to hand the outbox over (no one else is doing it).
+    func claimDelivery(_ s: inout Mutable) -> Bool {
+        if s.delivering || s.outbox.isEmpty { return false }
+        s.delivering = true
+        return true
+    }
+
+    func deliverOutbox() {
         while true {
             let batch = m.withLock { s -> [RunEvent] in
                 if s.outbox.isEmpty {

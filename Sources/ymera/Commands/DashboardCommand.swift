@@ -198,11 +198,20 @@ final class EngineDashboardBackend: DashboardBackend {
         case .resume: h.resume()
         case .retry(let step): h.retry(step: step)
         case .swapModel(let step, let to): h.swap(step: step, to: to)
+        case .rerun(let step, let on): h.retry(step: step, on: on)
         case .cancel: h.cancel(reason: "cancelled from the dashboard")
         }
     }
 
     func breaker(_ model: ModelID, _ command: BreakerCommand) async throws {
+        // Through a live run, so the change is an event the dashboard sees (the breakers are shared).
+        if let h = runs.withLock({ $0.handles.values.first { $0.state.isActive } }) {
+            switch command {
+            case .reset: h.resetBreaker(model)
+            case .forceOpen: h.forceOpenBreaker(model, forMs: 60_000)
+            }
+            return
+        }
         let now = clock.nowMs()
         switch command {
         case .reset: _ = engine.resilience.reset(model, nowMs: now)

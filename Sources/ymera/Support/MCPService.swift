@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MCP
+import Synchronization
 import YmeraConfig
 import YmeraCore
 import YmeraStore
@@ -433,17 +434,28 @@ actor MCPService {
 
     // MARK: shutdown
 
-    /// The client went away: cancel what still runs and let the journal record it (bounded wait).
+    /// How long the server waits, once standard input has closed, for its cancelled runs to record
+    /// their end (`cancelled` in the journal). A cancel ends a run from any state (running, paused,
+    /// waiting on a breaker or a rate limit); this bound only covers a stuck tool host or validator.
+    static let shutdownBoundMs = 5_000
+
+    /// The client went away: cancel what still runs and let the journal record it, within
+    /// `shutdownBoundMs` (awaiting a task's value cannot be cancelled, so the wait polls a deadline).
     func shutdown() async {
         for run in live.values where run.handle.state.isActive { run.handle.cancel(reason: "the MCP client disconnected") }
         let tasks = live.values.map(\.finished)
-        let waiter = Task { for t in tasks { await t.value } }
-        let deadline = Task {
-            try? await Task.sleep(for: .seconds(10))
-            waiter.cancel()
+        final class Count: Sendable { let value = Atomic(0) }
+        let ended = Count()
+        for t in tasks {
+            Task {
+                await t.value
+                ended.value.add(1, ordering: .relaxed)
+            }
         }
-        await waiter.value
-        deadline.cancel()
+        let deadline = ContinuousClock.now + .milliseconds(Self.shutdownBoundMs)
+        while ended.value.load(ordering: .relaxed) < tasks.count && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     // MARK: helpers
