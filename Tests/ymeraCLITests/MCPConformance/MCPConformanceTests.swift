@@ -277,6 +277,27 @@ struct MCPConformanceTests {
         #expect(peer.strayLines.isEmpty)
     }
 
+    @Test("ymera mcp --realtime paces simulated runs in real time unless start_run asks for instant")
+    func realtimeServer() async throws {
+        let home = try Self.home()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let peer = try Self.server(home, ["--realtime"])
+        try await Self.open(peer)
+        let tools = try await Self.tools(peer)
+        let slow = try await Self.call(peer, tools, "start_run", ["task": "Write a long essay on the history of SQLite", "strategy": "cascade"])
+        #expect(slow["pacing"] == "realtime")
+        let slowID = try #require(slow["run_id"]?.string)
+        // A cascade of simulated models in real time takes seconds: it is still going.
+        let state = try await Self.call(peer, tools, "run_state", ["run_id": .string(slowID)])
+        #expect(state["terminal"] == false && state["running_here"] == true)
+        _ = try await Self.call(peer, tools, "cancel_run", ["run_id": .string(slowID)])
+        #expect(try await Self.waitTerminal(peer, tools, slowID, seconds: 30)["status"] == "cancelled")
+        let quick = try await Self.call(peer, tools, "start_run", ["task": "Write a haiku", "pacing": "instant"])
+        #expect(quick["pacing"] == "instant")
+        _ = try await Self.waitTerminal(peer, tools, try #require(quick["run_id"]?.string))
+        await peer.close()
+    }
+
     @Test("resource templates, and resources/list pages through every run with nextCursor")
     func resources() async throws {
         let home = try Self.home()
