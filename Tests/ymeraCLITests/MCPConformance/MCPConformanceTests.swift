@@ -277,6 +277,49 @@ struct MCPConformanceTests {
         #expect(peer.strayLines.isEmpty)
     }
 
+    @Test("ymera mcp --realtime paces simulated runs in real time unless start_run asks for instant")
+    func realtimeServer() async throws {
+        let home = try Self.home()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let peer = try Self.server(home, ["--realtime"])
+        try await Self.open(peer)
+        let tools = try await Self.tools(peer)
+        let slow = try await Self.call(peer, tools, "start_run", ["task": "Write a long essay on the history of SQLite", "strategy": "parallel"])
+        #expect(slow["pacing"] == "realtime")
+        let slowID = try #require(slow["run_id"]?.string)
+        // Simulated models in real time take seconds: it is still going.
+        let state = try await Self.call(peer, tools, "run_state", ["run_id": .string(slowID)])
+        #expect(state["terminal"] == false && state["running_here"] == true)
+
+        // Paging while it runs (parallel candidates interleave their text) misses no sequence number.
+        var since = 0, covered = 0, lastSeq = 0, pages = 0
+        var cancelled = false
+        for _ in 0..<600 {
+            let page = try await Self.call(peer, tools, "run_events", ["run_id": .string(slowID), "since": .int(since), "limit": 20])
+            for e in page["events"]?.array ?? [] {
+                let seq = e["seq"]?.int ?? 0
+                #expect(seq <= covered + 1, "live paging: seq \(seq) after coverage \(covered)")
+                covered = max(covered, e["seq_end"]?.int ?? seq)
+            }
+            since = page["next_since"]?.int ?? since
+            lastSeq = page["last_seq"]?.int ?? 0
+            pages += 1
+            if page["terminal"] == true && page["more"] == false { break }
+            if pages == 15 && !cancelled {
+                _ = try await Self.call(peer, tools, "cancel_run", ["run_id": .string(slowID)])
+                cancelled = true
+            }
+            if page["more"] != true { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(covered == lastSeq && lastSeq > 0, "live pages cover 1…\(lastSeq): covered \(covered)")
+        let end = try await Self.waitTerminal(peer, tools, slowID, seconds: 30)
+        #expect(end["status"] == (cancelled ? "cancelled" : "succeeded"))
+        let quick = try await Self.call(peer, tools, "start_run", ["task": "Write a haiku", "pacing": "instant"])
+        #expect(quick["pacing"] == "instant")
+        _ = try await Self.waitTerminal(peer, tools, try #require(quick["run_id"]?.string))
+        await peer.close()
+    }
+
     @Test("resource templates, and resources/list pages through every run with nextCursor")
     func resources() async throws {
         let home = try Self.home()
