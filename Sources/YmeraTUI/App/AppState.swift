@@ -449,10 +449,29 @@ public struct AppState: Sendable {
 
     /// Sends a control and shows it as pending until its event arrives.
     mutating func send(_ runID: String, _ action: RunControlAction) -> Effect {
+        messageIsError = false
+        guard let st = runs[runID]?.state, st.isActive else {
+            // An ended run sends no event any more: nothing would confirm the action.
+            pending = nil
+            message = "the run has ended (\(runs[runID]?.state.status.rawValue ?? "unknown")); nothing changes"
+            return .control(runID: runID, action)
+        }
         pending = PendingControl(runID: runID, action: .run(action))
         message = pending?.text
-        messageIsError = false
         return .control(runID: runID, action)
+    }
+
+    /// A breaker command: pending until a live run's event confirms it (with no live run the
+    /// breaker changes directly and there is no event to wait for).
+    mutating func breakerCommand(_ model: ModelID, _ command: BreakerCommand) -> Effect {
+        if activeRuns.isEmpty {
+            pending = nil
+            message = command == .reset ? "breaker of \(model) reset" : "breaker of \(model) forced open"
+        } else {
+            pending = PendingControl(runID: nil, action: .breaker(model, command))
+            message = pending?.text
+        }
+        return .breaker(model, command)
     }
 
     mutating func go(_ s: Screen) {
@@ -515,14 +534,8 @@ public struct AppState: Sendable {
         case .breaker(let model):
             prompt = nil
             switch key {
-            case .char("r"):
-                pending = PendingControl(runID: nil, action: .breaker(model, .reset))
-                message = pending?.text
-                return [.breaker(model, .reset)]
-            case .char("o"):
-                pending = PendingControl(runID: nil, action: .breaker(model, .forceOpen))
-                message = pending?.text
-                return [.breaker(model, .forceOpen)]
+            case .char("r"): return [breakerCommand(model, .reset)]
+            case .char("o"): return [breakerCommand(model, .forceOpen)]
             default: return []
             }
         case .command, .filter, .search, .budget:
