@@ -33,7 +33,7 @@ enum MCPTools {
                 planInputs.merging([
                     "plan_id": S.string("A plan from plan_task (then give no task or planning options).", minLength: 1, maxLength: 100),
                     "pacing": S.string(
-                        "Simulated runs only: instant (simulated time, deterministic; the server's default unless it runs with --realtime) or realtime (simulated models take real time, so pause and cancel land mid-phase).",
+                        "Simulated runs only: instant (simulated time, deterministic; the server's default unless it runs with --realtime) or realtime (simulated models take real time, so pause and cancel arrive while the run is still going).",
                         oneOf: pacings),
                 ]) { a, _ in a }, anyOf: [["task"], ["plan_id"]]),
             outputSchema: startOutput),
@@ -69,7 +69,7 @@ enum MCPTools {
             annotations: .init(readOnlyHint: true),
             outputSchema: S.object(["query": S.string("The query as given."), "runs": S.array(record, "Newest first.")], required: ["query", "runs"], additional: true)),
         Tool(
-            name: "pause_run", description: "Pause a run started by this server (the step in flight finishes its attempt first).",
+            name: "pause_run", description: "Pause a run started by this server (attempts in flight finish; nothing new starts).",
             inputSchema: S.object(["run_id": runID], required: ["run_id"]), outputSchema: controlOutput),
         Tool(
             name: "resume_run", description: "Resume a paused run started by this server.",
