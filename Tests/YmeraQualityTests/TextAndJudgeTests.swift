@@ -48,9 +48,12 @@ import YmeraCore
             Fixture.input("PgBouncer pools PostgreSQL connections, which reduces connection latency.", task: task,
                           phase: .research, type: .research, requirements: ["PgBouncer"]))
         #expect(r.kind == .text)
-        let names = r.report.dimensions.map(\.name)
-        #expect(names == ["relevance", "completeness", "coherence"])
-        #expect(r.report.dimensions.allSatisfy { $0.weight > 0 && !$0.detail.isEmpty })
+        let weighted = r.report.dimensions.filter { $0.weight > 0 }
+        #expect(weighted.map(\.name) == ["relevance", "completeness", "coherence"])
+        #expect(r.report.dimensions.allSatisfy { !$0.detail.isEmpty })
+        // Said, not hidden: no judge, and how much of the weight rests on checks that ran.
+        #expect(r.report.dimensions.contains { $0.name == "judge" && $0.weight == 0 && $0.detail.contains("heuristics only") })
+        #expect(r.report.dimensions.contains { $0.name == "evidence" && $0.detail.hasPrefix("100% of the weight") })
         #expect(r.report.findings.contains { $0.rule == "requirement-met" })
         #expect(r.report.passed)
     }

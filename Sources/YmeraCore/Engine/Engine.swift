@@ -416,8 +416,8 @@ final class RunExecution: Sendable {
         } else {
             let failed = plan.steps.filter { final.steps[$0.id]?.status == .failed }
             if failed.isEmpty && plan.steps.allSatisfy({ final.steps[$0.id]?.status == .done }) {
-                let s = final.score
-                emit(.runFinished(.init(reason: s.map { "mean score \($0.rounded(places: 2))" })))
+                let verdict = QualityVerdict.of(final, order: plan.steps.map(\.id))
+                emit(.runFinished(.init(reason: QualityVerdict.reason(final, verdict), quality: verdict)))
             } else {
                 let f = failed.first.flatMap { final.steps[$0.id] }
                 let why = f.map { "\($0.id) failed: \($0.lastError ?? "unknown")" } ?? "steps did not complete"
@@ -688,7 +688,7 @@ final class RunExecution: Sendable {
         let plan = m.withLock { $0.plan }
         let report = await engine.validator.evaluate(ValidationInput(
             task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
-            requirements: requirements(for: stepID), threshold: plan.qualityThreshold, files: files))
+            requirements: requirements(for: stepID), threshold: plan.qualityThreshold, files: files, judgedModel: model))
         // A judge's calls cost money like any attempt: billed to the step it scored.
         for spend in report.spend ?? [] where spend.usage.totalTokens > 0 {
             let cost = (try? engine.catalog.model(spend.model))?.cost(of: spend.usage) ?? Cost(unpricedTokens: spend.usage.totalTokens)

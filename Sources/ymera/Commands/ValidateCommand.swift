@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import YmeraCore
+import YmeraLocal
 import YmeraQuality
 
 /// `ymera validate FILE`: scores any output on its own and prints the breakdown.
@@ -61,6 +62,7 @@ struct ValidateCommand: AsyncParsableCommand {
         guard FileManager.default.isReadableFile(atPath: file) else { throw CLIError.input("cannot read \(file)") }
         var options = RealValidator.Options()
         options.runTests = !noTests
+        options.searchPath = AnalyzerTools.searchPath(dataDirectory: YmeraDataDirectory.resolve(option: common.dataDir))
         let validator = RealValidator(options: options, judge: try makeJudge())
         let result = try await validator.analyze(
             fileURL: URL(fileURLWithPath: file), task: task, kind: kind, requirements: requirements, threshold: threshold)

@@ -64,7 +64,7 @@ actor MCPService {
             name: "list_runs", description: "Recent runs, newest first.",
             inputSchema: schema([
                 "limit": .object(["type": "integer", "description": "1-100 (default 20)."]),
-                "status": str("Only runs with this status (succeeded, failed, cancelled, running, paused, interrupted)."),
+                "status": str("Only runs with this status (succeeded, completed_below_threshold, failed, cancelled, running, paused, interrupted)."),
             ], required: []),
             annotations: .init(readOnlyHint: true)),
         Tool(
@@ -270,6 +270,7 @@ actor MCPService {
             "tokens": summary.tokens, "summary": try encodable(summary),
         ]
         if let score = summary.score { out["score"] = score }
+        if let passed = summary.qualityPassed { out["quality_passed"] = passed }
         if !state.isActive { out["output"] = clip(state.finalOutput, 8_000) }
         return out
     }
@@ -294,7 +295,7 @@ actor MCPService {
         var filter = RunFilter(limit: limit)
         if let s = args["status"] {
             guard let text = s.stringValue, let status = RunStatus(rawValue: text) else {
-                throw MCPError.invalidParams("status: one of planned, running, paused, succeeded, failed, cancelled, interrupted")
+                throw MCPError.invalidParams("status: one of planned, running, paused, succeeded, completed_below_threshold, failed, cancelled, interrupted")
             }
             filter.status = status
         }
