@@ -186,9 +186,9 @@ public struct RealValidator: QualityValidator {
         // Text.
         var reqs: [String] = []
         for r in input.requirements + input.intent.requirements where !reqs.contains(r) { reqs.append(r) }
-        let relevance = TextScores.relevance(task: input.task, output: input.output, requirements: reqs)
+        let relevance = TextScores.relevance(task: input.task, output: input.output, requirements: reqs, codeKind: resolvedKind == .code)
         dims.append(dim("relevance", relevance.score, relevance.detail))
-        let checks = TextScores.checkRequirements(reqs, output: input.output, task: input.task)
+        let checks = TextScores.checkRequirements(reqs, output: input.output, task: input.task, codeKind: resolvedKind == .code)
         let completeness = TextScores.completeness(checks)
         if isReview {
             let structure = TextScores.reviewStructure(input.output)
@@ -252,6 +252,14 @@ public struct RealValidator: QualityValidator {
             || dims[i].name == "judge")
         {
             dims[i].weight = 0
+        }
+        // An answer about something else cannot pass on the strength of its form (code that runs,
+        // tidy prose): none of the requirements met, or barely touching the task, caps it.
+        if !isReview, let c = completeness.score, c == 0, !checks.isEmpty {
+            applyCap(0.5, "none of the \(checks.count) requirements is addressed")
+        }
+        if !isReview, input.phase != .validation, let r = relevance.score, r < 0.25 {
+            applyCap(0.5, String(format: "off-topic: what the answer adds barely touches the task (relevance %.2f)", r))
         }
         // Code that never ran cannot pass on syntax and style alone.
         if resolvedKind == .code, let a = analysis, !a.blocks.isEmpty, a.tests == nil || a.tests?.status == .notChecked {

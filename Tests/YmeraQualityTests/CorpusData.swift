@@ -573,8 +573,10 @@ enum Corpus {
                         return False
 
 
-                bucket = TokenBucket(rate=1, capacity=2)
-                assert [bucket.allow() for _ in range(3)] == [True, True, False]
+                def test_burst_is_capped():
+                    bucket = TokenBucket(rate=1000, capacity=2)
+                    time.sleep(0.01)
+                    assert [bucket.allow() for _ in range(3)] == [True, True, False]
                 ```
 
                 The bucket refills over time and allows or rejects each request.
@@ -592,7 +594,7 @@ enum Corpus {
             good: """
                 Opening a PostgreSQL connection is expensive: the client does a TCP (and usually TLS) handshake, authenticates, and the server forks a backend process that allocates its own memory. On a busy host that costs several milliseconds per connection, and far more under load.
 
-                PgBouncer sits between the application and the database and keeps a small set of server connections open. Clients connect to PgBouncer instead; when a client needs the database, PgBouncer lends it an idle server connection and takes it back afterwards. The expensive setup happens once per server connection, not once per request, which is where the latency win comes from. It also caps the number of backends, so the database does not thrash when hundreds of application workers connect at once.
+                PgBouncer sits between the application and the database and keeps a small set of server connections open. Clients connect to PgBouncer instead; when a client needs the database, PgBouncer lends it an idle server connection and takes it back afterwards. The expensive setup happens once per server connection, not once per request, and that is why pooling reduces latency. It also caps the number of backends, so the database does not thrash when hundreds of application workers connect at once.
 
                 PgBouncer has three pool modes. Session mode gives a client a server connection for its whole session, which is safe for everything but saves the least. Transaction mode returns the connection after each transaction, so a few dozen backends can serve thousands of clients; prepared statements and session settings such as `SET` do not survive between transactions there. Statement mode returns it after every statement and forbids multi-statement transactions, so it suits only simple autocommit workloads.
 
@@ -644,8 +646,8 @@ enum Corpus {
                 Zero-downtime rotation works because the server accepts two keys for a while.
 
                 1. Issue the new key while the old one stays valid. The server stores both (hashed), each with an id and a creation date, and authenticates a request if either matches.
-                2. Roll the new key out to clients: update the secret in the vault or the deployment's environment, then redeploy or reload the clients one group at a time. Clients that read the secret at start-up need a restart; ones that watch the secret store pick it up on their own.
-                3. Watch which key id each request uses. Log the id (never the key) and graph requests per key; when traffic on the old id has been zero for a full business cycle, usually a day or a week, every client has moved.
+                2. Migrate the clients to the new key: update the secret in the vault or the deployment's environment, then redeploy or reload the clients one group at a time. Clients that read the secret at start-up need a restart; ones that watch the secret store pick it up on their own.
+                3. Monitor usage of each key: watch which key id each request uses. Log the id (never the key) and graph requests per key; when traffic on the old id has been zero for a full business cycle, usually a day or a week, every client has moved.
                 4. Revoke the old key and keep alerting on any request that still presents it, because that shows a forgotten client, a cron job or a leaked copy.
 
                 Automate the schedule (for example every 90 days) so rotation is routine, and keep the overlap window short enough that a leaked key does not stay useful for long.

@@ -16,7 +16,7 @@ import YmeraCore
     }
 
     static func score(_ t: CorpusTask, _ answer: String) async -> QualityReport {
-        let v = RealValidator(options: .init(testTimeout: .seconds(30)))
+        let v = RealValidator(options: .init(testTimeout: .seconds(120)))
         let input = ValidationInput(
             task: t.task, intent: Intent(taskType: t.isCode ? .code : .text, complexity: 0.5, urgency: 0, creativity: 0, capabilities: []),
             stepID: "generation", phase: .generation, output: answer, requirements: t.requirements, threshold: 0.7)

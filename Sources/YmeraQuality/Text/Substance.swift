@@ -59,13 +59,14 @@ public struct Substance: Sendable {
         "done", "echo", "export", "require", "module", "exports", "typeof", "instanceof", "isinstance",
     ]
 
-    public init(output: String, task: String, requirements: [String]) {
+    /// `codeKind`: the answer is scored as code, so an unfenced answer that looks like code is code.
+    public init(output: String, task: String, requirements: [String], codeKind: Bool = false) {
         var g = Set(TextScores.terms(task))
         for r in requirements { g.formUnion(TextScores.terms(r)) }
         given = g
         let lines = output.components(separatedBy: "\n")
         let fenced = lines.contains { Self.isFence($0) }
-        let wholeCode = !fenced && CodeExtractor.looksLikeCode(output)
+        let wholeCode = codeKind && !fenced && CodeExtractor.looksLikeCode(output)
         var inFence = false
         var inDocstring: String?
         // A Python function whose body does nothing (pass, ..., raise NotImplementedError) names a

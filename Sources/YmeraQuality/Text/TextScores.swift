@@ -55,14 +55,14 @@ public enum TextScores {
     /// divided by 0.6 and capped at 1 (60% of the task's term weight counts as fully on topic). That
     /// coverage is then scaled by focus: × (0.6 + 0.4 × share of the added sentences that touch the
     /// task), so filler around a good answer costs it.
-    public static func relevance(task: String, output: String, requirements: [String] = []) -> Measure {
+    public static func relevance(task: String, output: String, requirements: [String] = [], codeKind: Bool = false) -> Measure {
         guard !task.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             return Measure(score: nil, detail: "no task given; not measured")
         }
         let taskTerms = Array(Set(terms(task)))
         guard !taskTerms.isEmpty else { return Measure(score: nil, detail: "task has no content words; not measured") }
         guard !output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return Measure(score: 0, detail: "the answer is empty") }
-        let sub = Substance(output: output, task: task, requirements: requirements)
+        let sub = Substance(output: output, task: task, requirements: requirements, codeKind: codeKind)
         let outTerms = sub.units.flatMap(\.termList)
         guard !outTerms.isEmpty else {
             return Measure(score: 0, detail: "nothing beyond a restatement: \(sub.ignoredSummary); no content of its own")
@@ -110,8 +110,8 @@ public enum TextScores {
     /// count) or sentences that add something beyond the task's own words. A requirement mentioned only
     /// in a restatement, a list of requirements or a "Covers:" line is unmet. The evidence is the line
     /// holding most of its terms.
-    public static func checkRequirements(_ requirements: [String], output: String, task: String = "") -> [RequirementCheck] {
-        let sub = Substance(output: output, task: task, requirements: requirements)
+    public static func checkRequirements(_ requirements: [String], output: String, task: String = "", codeKind: Bool = false) -> [RequirementCheck] {
+        let sub = Substance(output: output, task: task, requirements: requirements, codeKind: codeKind)
         let all = Set(sub.units.flatMap(\.termList))
         let restatedTerms = Set(sub.ignoredLines.flatMap { terms($0.text) })
         return requirements.compactMap { req in
@@ -236,8 +236,13 @@ public enum TextScores {
         if last.hasPrefix("```") || last.hasPrefix("#") || last.hasPrefix("|") || last.hasPrefix("-") || last.hasPrefix("*") { return false }
         if let end = last.last, ".!?:;)]}\"'`>*_…".contains(end) { return false }
         let wordsInLast = last.split(separator: " ").count
-        // A short label-like line ("Done", "Thanks") is not a cut sentence.
-        if wordsInLast < 6 { return false }
+        // A short label-like line ("Done", "Thanks", "See also") is not a cut sentence; three or
+        // more words ending in a lowercase word with no closing punctuation are.
+        if wordsInLast < 3 { return false }
+        if wordsInLast < 6 {
+            let lastWord = last.split(separator: " ").last.map(String.init) ?? ""
+            return lastWord.first?.isLowercase == true && lastWord.allSatisfy(\.isLetter)
+        }
         let lastWord = last.split(separator: " ").last.map { String($0).lowercased() } ?? ""
         let dangling: Set<String> = ["the", "a", "an", "and", "or", "to", "of", "with", "for", "in", "on", "by", "that", "which", "is", "are", "but", "because", "so", "as", "if", "when", "then"]
         return dangling.contains(lastWord) || last.last?.isLetter == true || last.last == ","
