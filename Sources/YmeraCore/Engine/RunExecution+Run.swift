@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import Synchronization
+
+// The run loop: starts ready steps, takes their results and commands, and ends the run.
+
+extension RunExecution {
+    func run() async -> RunState {
+        clock.enter()
+        let plan = m.withLock { $0.plan }
+        var keep: Set<String> = []
+        if let resume {
+            let prior = resume.prior
+            keep = Set(plan.steps.map(\.id).filter { prior.steps[$0]?.status == .done && !resume.rerun.contains($0) })
+            emit(.runResumed(.init(keptSteps: plan.steps.map(\.id).filter(keep.contains))))
+        } else {
+            emit(.runPlanned(plan))
+        }
+        var scheduler: StepScheduler
+        do {
+            scheduler = try StepScheduler(nodes: plan.steps.map { ($0.id, $0.dependsOn) }, limit: max(1, plan.steps.count))
+        } catch {
+            emit(.runFailed(.init(reason: "invalid plan: \(error)")))
+            return await finish()
+        }
+        for id in keep { scheduler.markDone(id) }
+        if let resume, !resume.rerun.isEmpty {
+            for id in resume.rerun where plan.step(id) != nil {
+                let reset = scheduler.reset(id)
+                emit(.stepReset(.init(step: id, reset: reset)))
+            }
+        }
+
+        await withTaskGroup(of: Void.self) { group in
+            var iterations = 0
+            while iterations < 100_000 {
+                iterations += 1
+                // 1. Commands.
+                let commands = m.withLock { s -> [Command] in
+                    let c = s.commands
+                    s.commands = []
+                    return c
+                }
+                for c in commands { apply(c, scheduler: &scheduler) }
+                if isCancelled { group.cancelAll() }
+
+                // 2. Start what is ready.
+                if !isCancelled && !m.withLock({ $0.paused }) {
+                    for id in scheduler.nextReady() {
+                        m.withLock { _ = $0.running.insert(id) }
+                        clock.enter()
+                        group.addTask { [self] in
+                            let ok = await ClockContext.$key.withValue(id) {
+                                await clock.yieldTurn()
+                                return await runStep(id)
+                            }
+                            m.withLock { _ = $0.running.remove(id) }
+                            mailbox.send(.finished(id, ok))
+                            clock.leave()
+                        }
+                    }
+                }
+                let runningCount = scheduler.running.count
+                if runningCount == 0 && (scheduler.isFinished || isCancelled) { break }
+                if runningCount == 0 && !m.withLock({ $0.paused }) && scheduler.nextReadyPreview().isEmpty { break }
+
+                // 3. Wait for a step to end or a command.
+                let msg = await mailbox.receive()
+                switch msg {
+                case .finished(let id, let ok):
+                    if m.withLock({ $0.abandoned.remove(id) != nil }) && !isCancelled {
+                        // Its input was reset while it ran: it waits for the new input.
+                        scheduler.finish(id, succeeded: true)
+                        _ = scheduler.reset(id)
+                        continue
+                    }
+                    if m.withLock({ $0.restarts.remove(id) != nil }) && !isCancelled {
+                        scheduler.finish(id, succeeded: true)
+                        let reset = scheduler.reset(id)
+                        emit(.stepReset(.init(step: id, reset: reset)))
+                        continue
+                    }
+                    let skipped = scheduler.finish(id, succeeded: ok)
+                    for s in skipped {
+                        emit(.stepSkipped(.init(step: s, reason: "\(id) failed")))
+                    }
+                case .poke:
+                    // A command may come from a participant's observer: take turns again.
+                    await ClockContext.$key.withValue("") { await clock.yieldTurn() }
+                }
+            }
+            // Drain (cancelled runs): children end quickly once cancelled.
+            while let _ = await group.next() {}
+        }
+        let final = m.withLock { $0.state }
+        if let reason = m.withLock({ $0.cancelled }) {
+            emit(.runCancelled(.init(reason: reason)))
+        } else {
+            let failed = plan.steps.filter { final.steps[$0.id]?.status == .failed }
+            if failed.isEmpty && plan.steps.allSatisfy({ final.steps[$0.id]?.status == .done }) {
+                let verdict = QualityVerdict.of(final, order: plan.steps.map(\.id))
+                emit(.runFinished(.init(reason: QualityVerdict.reason(final, verdict), quality: verdict)))
+            } else {
+                let f = failed.first.flatMap { final.steps[$0.id] }
+                let why = f.map { "\($0.id) failed: \($0.lastError ?? "unknown")" } ?? "steps did not complete"
+                emit(.runFailed(.init(reason: why)))
+            }
+        }
+        return await finish()
+    }
+
+    func finish() async -> RunState {
+        let state = m.withLock { s -> RunState in
+            s.finished = true
+            return s.state
+        }
+        // The learning system remembers the run before anyone sees it end.
+        if let history = engine.history, let plan = state.plan {
+            let record = ExecutionRecord(
+                runID: plan.runID, taskType: plan.intent.taskType, complexity: plan.intent.complexity, strategy: plan.strategy,
+                modelsByStep: Dictionary(uniqueKeysWithValues: state.steps.values.filter { $0.parent == nil }.map { ($0.id, $0.model) }),
+                score: state.score, durationMs: state.elapsedMs, cost: state.cost, succeeded: state.status == .succeeded, finishedAt: Date())
+            do {
+                try await history.record(record)
+            } catch {
+                engine.logger.warning("could not record the run for recommendations: \(error)")
+            }
+        }
+        // Tool servers the run started stop with it (bounded: a broken host cannot hold the run open).
+        if let host = engine.toolHost {
+            let runID = state.runID
+            _ = try? await ToolLoop.withWatchdog(ms: 5_000, onTimeout: { ToolFailure(.timeout, "endRun did not return") }) {
+                await host.endRun(runID)
+            }
+        }
+        await awaitDelivery()
+        continuation.finish()
+        clock.leave()
+        return state
+    }
+}
+
+extension StepScheduler {
+    /// What `nextReady` would start, without starting it.
+    func nextReadyPreview() -> [String] {
+        var copy = self
+        copy.limit = Int.max / 2
+        return copy.nextReady()
+    }
+}
