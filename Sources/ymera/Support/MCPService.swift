@@ -286,6 +286,7 @@ actor MCPService {
             "tokens": summary.tokens, "summary": try encodable(summary),
         ]
         if let score = summary.score { out["score"] = score }
+        if let passed = summary.qualityPassed { out["quality_passed"] = passed }
         if !state.isActive { out["output"] = clip(state.finalOutput, 8_000) }
         return out
     }

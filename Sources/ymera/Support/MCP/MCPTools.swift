@@ -8,7 +8,7 @@ enum MCPTools {
 
     static let maxTaskBytes = 64 * 1024
     static let maxEventsPage = 200
-    static let runStatuses = ["planned", "running", "paused", "succeeded", "failed", "cancelled", "interrupted"]
+    static let runStatuses = ["planned", "running", "paused", "succeeded", "completed_below_threshold", "failed", "cancelled", "interrupted"]
     static let pacings = ["instant", "realtime"]
 
     static let tools: [Tool] = [
@@ -165,6 +165,7 @@ enum MCPTools {
                 ["run_id": S.string("Run id."), "status": S.string("Status."), "phases": S.array(S.object([:], additional: true), "Per step.")],
                 required: ["run_id", "status", "phases"], additional: true, description: "The summary `ymera run --json` ends with."),
             "score": S.number("Final score 0-1."), "output": S.string("The final output (at most 8000 characters), once terminal."),
+            "quality_passed": S.boolean("Once finished: whether every scored kept output passed the quality gate (false with status completed_below_threshold)."),
         ], required: ["run_id", "status", "terminal", "running_here", "task", "steps", "cost_usd", "cost", "tokens", "summary"],
         additional: true)
 
