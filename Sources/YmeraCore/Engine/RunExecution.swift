@@ -26,6 +26,9 @@ final class RunExecution: Sendable {
         /// Steps whose input was reset by a retry while they ran: stopped, to run again later.
         var abandoned: Set<String> = []
         var attempts: [String: @Sendable () -> Void] = [:]
+        /// Why each step's (or subtask's) kept answer ended, when not naturally (`length`: at the
+        /// output limit after the continuations allowed).
+        var finishReasons: [String: FinishReason] = [:]
         var commands: [Command] = []
         var running: Set<String> = []
         var rng: SplitMix64
