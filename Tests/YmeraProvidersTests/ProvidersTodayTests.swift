@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Testing
 import YmeraCore
 @testable import YmeraProviders
@@ -88,16 +89,29 @@ struct TransportClassTests {
         #expect(FailureClassifier.classifyTransport(ChannelError.connectTimeout(.seconds(1)), phase: .beforeFirstByte, provider: "p").errorClass == .timeout)
     }
 
-    @Test("a TLS handshake that fails (https to a plain-HTTP port) is a refused connection, billed nothing")
+    @Test("a TLS handshake that fails (https to a plain-HTTP server) is a failed connection, billed nothing")
     func tlsFailure() async throws {
-        let server = try await LoopbackServer.start { _ in .json(200, "{}") }
-        let provider = Wire.openAI.provider(baseURL: "https://127.0.0.1:\(server.port)/v1")
+        // A server that answers any connection with plain HTTP at once, as a wrong port would.
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { $0.pipeline.addHandler(PlainHTTPAnswer()) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(channel.localAddress?.port)
+        let provider = Wire.openAI.provider(baseURL: "https://127.0.0.1:\(port)/v1")
         let outcome = await collect(Wire.openAI.client(), testRequest(provider))
-        await server.stop()
+        try? await channel.close()
         let failure = try #require(outcome.failure)
         #expect(failure.errorClass == .connectionRefused, "\(failure)")
         #expect(failure.message.contains("TLS"), "\(failure.message)")
         #expect(failure.usage == nil)
+    }
+}
+
+/// Writes a plain HTTP answer as soon as a connection opens, then closes it.
+private final class PlainHTTPAnswer: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    func channelActive(context: ChannelHandlerContext) {
+        let bytes = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: bytes)), promise: nil)
     }
 }
 
