@@ -86,3 +86,21 @@ struct DefaultCatalogTests {
         }
     }
 }
+
+@Suite("Stall timeout in the config")
+struct StallTimeoutConfigTests {
+    @Test("[engine] stall_timeout_s is read (later files win); out of range is refused, naming the key")
+    func read() throws {
+        let a = try ConfigDocument(text: "[engine]\nstall_timeout_s = 12\n", file: "a.toml")
+        #expect(try ConfigLoader.load(documents: [a]).stallTimeoutSeconds == 12)
+        let b = try ConfigDocument(text: "[engine]\nstall_timeout_s = 7.5\n", file: "b.toml")
+        #expect(try ConfigLoader.load(documents: [a, b]).stallTimeoutSeconds == 7.5)
+        #expect(try ConfigLoader.load(documents: [ConfigDocument(text: "", file: "c.toml")]).stallTimeoutSeconds == nil)
+        do {
+            _ = try ConfigLoader.load(documents: [ConfigDocument(text: "[engine]\nstall_timeout_s = 0\n", file: "d.toml")])
+            Issue.record("a zero stall timeout was accepted")
+        } catch {
+            #expect("\(error)".contains("stall_timeout_s"))
+        }
+    }
+}

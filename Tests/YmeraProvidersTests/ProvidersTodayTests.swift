@@ -312,3 +312,13 @@ struct DoctorTruthTests {
         }
     }
 }
+
+@Suite("Stall timeout default")
+struct StallDefaultTests {
+    @Test("the default stall timeout is at most 30 s, and the config's value replaces it")
+    func defaults() {
+        #expect(ProviderTimeouts.default.idle <= .seconds(30))
+        #expect(ProviderTimeouts.withStall(seconds: nil).idle == ProviderTimeouts.default.idle)
+        #expect(ProviderTimeouts.withStall(seconds: 7.5).idle == .milliseconds(7500))
+    }
+}
