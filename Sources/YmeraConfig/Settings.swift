@@ -235,7 +235,8 @@ public enum ConfigLoader {
         try t.checkKeys([
             "subtask_concurrency", "max_refinements", "fallback_mode", "max_attempts_per_model", "max_attempts_per_step",
             "retry_initial_ms", "retry_max_ms", "breaker_cooldown_s", "breaker_failure_rate", "breaker_min_calls",
-            "breaker_consecutive_failures", "breaker_window", "stream", "stall_timeout_s",
+            "breaker_consecutive_failures", "breaker_window", "stream", "stall_timeout_s", "max_continuations",
+            "step_timeout_s",
         ])
         if let v = try t.int("subtask_concurrency", in: 1...64) { e.subtaskConcurrency = v }
         if let v = try t.int("max_refinements", in: 0...5) { e.maxRefinements = v }
@@ -250,6 +251,8 @@ public enum ConfigLoader {
         if let v = try t.int("retry_initial_ms", in: 0...600_000) { e.retry.initialDelayMs = Int64(v) }
         if let v = try t.int("retry_max_ms", in: 0...3_600_000) { e.retry.maxDelayMs = Int64(v) }
         if let v = try t.bool("stream") { e.stream = v }
+        if let v = try t.int("max_continuations", in: 0...10) { e.maxContinuations = v }
+        if let v = try t.double("step_timeout_s", in: 1...86_400) { e.stepTimeoutMs = Int64(v * 1000) }
         // Breaker settings are read by `breakerConfig(from:)` below as well; kept here for validation.
         _ = try t.double("stall_timeout_s", in: 1...600)
         _ = try t.double("breaker_cooldown_s", in: 0...86_400)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import YmeraCore
 @testable import YmeraProviders
@@ -43,6 +44,12 @@ private func run(_ catalog: Catalog, _ plan: RunPlan, timeouts: ProviderTimeouts
     for await e in handle.events { events.append(e) }
     let final = await handle.finalState()
     return (final, events, started.duration(to: .now))
+}
+
+/// Counts calls across the loopback server's threads.
+private final class Counter: Sendable {
+    let n = Mutex(0)
+    func next() -> Int { n.withLock { $0 += 1; return $0 } }
 }
 
 private func requestedModel(_ r: RecordedRequest) -> String { r.json?["model"] as? String ?? "" }
@@ -142,6 +149,31 @@ struct EngineTodayTests {
         let done = events.compactMap { if case .stepDone(let d) = $0.kind { d } else { nil } }
         #expect(done.first?.finishReason == nil, "a continued answer that ended naturally is complete")
         #expect(final.summary.phases.first?.truncated == nil)
+    }
+
+    @Test("a retry after a continuation keeps the rounds that completed")
+    func retryKeepsContinuedRounds() async throws {
+        let calls = Counter()
+        let cut = Wire.openAI.stream(["First round. "]).map {
+            $0.replacingOccurrences(of: #""finish_reason":"stop""#, with: #""finish_reason":"length""#)
+        }
+        let server = try await LoopbackServer.start { _ in
+            switch calls.next() {
+            case 1: .sse(cut)
+            case 2: .json(500, Wire.openAI.errorBody(type: "server_error", message: "boom", code: 500))
+            default: .sse(Wire.openAI.stream(["Second round. ", endSentinel]))
+            }
+        }
+        let catalog = try oneProviderCatalog(server.baseURL, models: [("cutter", 4)])
+        let (final, events, _) = await run(catalog, try singlePlan(catalog, model: "lo/cutter"))
+        let requests = server.requests
+        await server.stop()
+        #expect(final.status == .succeeded)
+        #expect(requests.count == 3)
+        #expect(lastUserText(requests[2]).hasPrefix("Your previous answer was cut off"), "the retry continues, not restarts")
+        #expect(final.steps["generation"]?.output == "First round. Second round. " + endSentinel)
+        let purposes = events.compactMap { if case .stepStarted(let s) = $0.kind { s.purpose } else { nil } }
+        #expect(purposes == [.initial, .continuation, .retry])
     }
 
     @Test("an answer that stays at the limit after the continuations allowed is marked truncated and scored as such")

@@ -18,6 +18,7 @@ extension RunExecution {
         var continuesFrom: Int?
         var lastFailure = ModelFailure(.unknown, "no attempt was made")
         var continuations = 0
+        var continued = ""  // answers cut at the output limit, kept across a retry on the same model
         let began = nowMs
         let tools = await offeredTools(stepID: stepID, phase: step.phase)
 
@@ -34,6 +35,7 @@ extension RunExecution {
             if let reason = m.withLock({ $0.cancelled }) { return .failure(ModelFailure(.cancelled, reason)) }
             if total > 0 && m.withLock({ $0.restarts.remove(stepID) != nil }) {
                 kept = ""
+                continued = ""
                 continuesFrom = nil
                 purpose = .rerun
                 attemptsOnModel = 0
@@ -46,6 +48,7 @@ extension RunExecution {
                 index = 0
                 attemptsOnModel = 0
                 kept = ""
+                continued = ""
                 continuesFrom = nil
                 purpose = .swap
                 if from != swapTo { emit(.modelSwapped(.init(step: stepID, from: from, to: swapTo, restarted: total > 0))) }
@@ -127,6 +130,7 @@ extension RunExecution {
                 if finish == .length && continuations < engine.config.maxContinuations && !text.isEmpty {
                     continuations += 1
                     kept += text
+                    continued = kept
                     continuesFrom = kept.count
                     attemptsOnModel = 0
                     purpose = .continuation
@@ -152,6 +156,7 @@ extension RunExecution {
                     if m.withLock({ $0.restarts.remove(stepID) != nil }) {
                         emit(.modelSwapped(.init(step: stepID, from: modelID, to: modelID, restarted: true)))
                         kept = ""
+                        continued = ""
                         continuesFrom = nil
                         purpose = .rerun
                         attemptsOnModel = 0
@@ -163,6 +168,7 @@ extension RunExecution {
                         index = 0
                         attemptsOnModel = 0
                         kept = ""
+                        continued = ""
                         continuesFrom = nil
                         purpose = .swap
                         continue
@@ -192,9 +198,10 @@ extension RunExecution {
                 case .retry(let delay, let basis):
                     emit(.retryScheduled(.init(step: stepID, model: modelID, attempt: total + 1, delayMs: Int(delay), basis: basis)))
                     do { try await clock.sleep(ms: delay) } catch { return .failure(ModelFailure(.cancelled, "cancelled")) }
-                    // A retry on the same model starts the answer again.
-                    kept = ""
-                    continuesFrom = nil
+                    // A retry on the same model starts the failed request again: what earlier,
+                    // complete requests of a continued answer said is kept.
+                    kept = continued
+                    continuesFrom = continued.isEmpty ? nil : continued.count
                     purpose = .retry
                 case .fallback:
                     guard let ni = nextIndex else { return .failure(failure) }
@@ -207,6 +214,7 @@ extension RunExecution {
                         kept = ""
                         continuesFrom = nil
                     }
+                    continued = kept  // the next model's retries keep what it continues from
                     emit(.fallbackTaken(.init(step: stepID, from: modelID, to: chain[ni], reason: failure.errorClass, mode: mode, spliceAt: mode == .continue ? kept.count : nil)))
                     index = ni
                     attemptsOnModel = 0
