@@ -72,6 +72,8 @@ head -c 1048576 /dev/zero | tr '\0' 'a' | sed 's/^/Summarize: /' > "$TMP/big.txt
 "$Y" run --task-file "$TMP/big.txt" --json --seed 1 > "$TMP/big.jsonl" 2>/dev/null
 check "a 1 MB task runs to a summary" test "$(summary type < "$TMP/big.jsonl")" = summary
 check "models lists the catalog with availability" bash -c "\"$Y\" models | grep -q 'groq/llama-3.1-8b-instant.*no key (set GROQ_API_KEY)'"
+check "models dates the catalog and resolves retired names to successors" bash -c "\"$Y\" models | grep -q 'claude-3.5-sonnet.* → anthropic/claude-sonnet-5, retired 2025-10' && \"$Y\" models | grep -qE '^anthropic/claude-sonnet-5 .* 2026-[0-9]{2}-[0-9]{2} '"
+check "models --refresh without keys asks only keyless providers, quickly, and still lists the catalog" bash -c "timeout 30 \"$Y\" models --refresh --timeout-ms 500 --data-dir \"$TMP/lists\" 2>&1 | grep -q 'groq/gpt-oss-120b.*no key (set GROQ_API_KEY)'"
 check "--version" bash -c "\"$Y\" --version | grep -qE '^[0-9]+\.[0-9]+'"
 
 init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}'

@@ -22,6 +22,9 @@ public struct LoadedConfig: Sendable {
     public var sources: [String]
     /// MCP servers from `[mcp.servers.NAME]`, in the order first declared.
     public var mcpServers: [MCPServerConfig] = []
+    /// `[engine] stall_timeout_s`: silence mid-stream after which an attempt is a stall (then the
+    /// next model continues). nil: the clients' default (30 s).
+    public var stallTimeoutSeconds: Double?
 }
 
 /// Reads the catalog shipped with YMERA, then the user's files, then `--config FILE`:
@@ -53,9 +56,11 @@ public enum ConfigLoader {
         var engine = EngineConfig()
         var modelOrigin: [ModelID: (ConfigDocument, String)] = [:]
         var mcpServers: [MCPServerConfig] = []
+        var retired: [RetiredModel] = []
+        var retiredOrigin: [ModelID: (ConfigDocument, String)] = [:]
         for doc in docs {
             let root = TableReader(doc: doc, path: "", value: doc.root)
-            try root.checkKeys(["providers", "models", "defaults", "engine", "mcp"])
+            try root.checkKeys(["providers", "models", "retired", "defaults", "engine", "mcp"])
             if let p = try root.table("providers") {
                 for id in p.value.keys {
                     guard let t = try p.table(id) else { continue }
@@ -75,6 +80,17 @@ public enum ConfigLoader {
                     modelOrigin[model.id] = (doc, path)
                 }
             }
+            if let r = doc.root["retired"] {
+                guard case .array(let items) = r else { throw doc.error("retired", "expected [[retired]] entries, found \(r.typeName)") }
+                for (i, item) in items.enumerated() {
+                    let path = "retired[\(i)]"
+                    guard case .table = item else { throw doc.error(path, "expected a table") }
+                    let entry = try readRetired(TableReader(doc: doc, path: path, value: item))
+                    retired.removeAll { $0.id == entry.id }
+                    retired.append(entry)
+                    retiredOrigin[entry.id] = (doc, path)
+                }
+            }
             if let d = try root.table("defaults") { try readDefaults(d, into: &defaults) }
             if let e = try root.table("engine") { try readEngine(e, into: &engine) }
             if let m = try root.table("mcp") { try readMCP(m, into: &mcpServers) }
@@ -84,6 +100,12 @@ public enum ConfigLoader {
             let (doc, path) = modelOrigin[model.id]!
             throw doc.error("\(path).provider", "unknown provider '\(model.provider)'; known: \(providerOrder.joined(separator: ", "))")
         }
+        // A retired name resolves to a model that exists (a current model of the same id wins).
+        for r in retired where !models.contains(where: { $0.id == r.id }) && !models.contains(where: { $0.id == r.successor }) {
+            let (doc, path) = retiredOrigin[r.id]!
+            throw doc.error("\(path).successor", "'\(r.successor)' is not a model of the catalog")
+        }
+        retired.removeAll { r in models.contains { $0.id == r.id } }
         // Simulated twins.
         if providers["sim"] == nil {
             providers["sim"] = ProviderConfig(id: "sim", kind: .simulated, displayName: "Simulated", baseURL: "sim://local")
@@ -103,10 +125,10 @@ public enum ConfigLoader {
             twins.append(t)
         }
         do {
-            let catalog = try Catalog(providers: providerOrder.compactMap { providers[$0] }, models: models + twins)
+            let catalog = try Catalog(providers: providerOrder.compactMap { providers[$0] }, models: models + twins, retired: retired)
             return LoadedConfig(
                 catalog: catalog, defaults: defaults, engine: engine, breaker: breakerConfig(from: docs), sources: docs.map(\.file),
-                mcpServers: mcpServers)
+                mcpServers: mcpServers, stallTimeoutSeconds: stallTimeout(from: docs))
         } catch {
             throw ConfigError(file: docs.last?.file ?? "catalog", line: nil, key: nil, message: "\(error)")
         }
@@ -139,7 +161,8 @@ public enum ConfigLoader {
     static func readModel(_ t: TableReader) throws(ConfigError) -> ModelInfo {
         try t.checkKeys([
             "id", "provider", "api_name", "name", "context_window", "max_output_tokens", "price_input", "price_output",
-            "price_cached_input", "speed", "quality", "capabilities", "rpm", "tpm", "aliases",
+            "price_cached_input", "speed", "quality", "capabilities", "rpm", "tpm", "aliases", "source", "as_of",
+            "fixed_temperature",
         ])
         let idText = try t.requiredString("id")
         let parts = idText.split(separator: "/", maxSplits: 1)
@@ -169,7 +192,29 @@ public enum ConfigLoader {
             pricing: pin.map { Pricing(inputPerMillion: $0, outputPerMillion: pout ?? 0, cachedInputPerMillion: cached) },
             speedTier: try t.int("speed", in: 1...5) ?? 3, qualityTier: try t.int("quality", in: 1...5) ?? 3, capabilities: caps,
             rateLimit: (rpm == nil && tpm == nil) ? nil : RateLimit(requestsPerMinute: rpm, tokensPerMinute: tpm),
-            aliases: try t.strings("aliases") ?? [])
+            aliases: try t.strings("aliases") ?? [], source: try t.string("source"), asOf: try readDate(t, "as_of"),
+            fixedTemperature: try t.bool("fixed_temperature"))
+    }
+
+    /// A `[[retired]]` entry: a name that resolves to its successor.
+    static func readRetired(_ t: TableReader) throws(ConfigError) -> RetiredModel {
+        try t.checkKeys(["id", "retired", "successor", "aliases", "source"])
+        let idText = try t.requiredString("id")
+        guard idText.split(separator: "/", maxSplits: 1).count == 2 else {
+            throw t.doc.error(t.full("id"), "'\(idText)' should have the form provider/model")
+        }
+        return RetiredModel(
+            id: ModelID(idText), retired: try readDate(t, "retired"), successor: ModelID(try t.requiredString("successor")),
+            aliases: try t.strings("aliases") ?? [], source: try t.string("source"))
+    }
+
+    /// A date written `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
+    static func readDate(_ t: TableReader, _ key: String) throws(ConfigError) -> String? {
+        guard let text = try t.string(key) else { return nil }
+        guard text.range(of: #"^\d{4}(-\d{2}(-\d{2})?)?$"#, options: .regularExpression) != nil else {
+            throw t.doc.error(t.full(key), "'\(text)' is not a date; write YYYY-MM-DD (or YYYY-MM)")
+        }
+        return text
     }
 
     static func readDefaults(_ t: TableReader, into d: inout RunDefaults) throws(ConfigError) {
@@ -190,7 +235,8 @@ public enum ConfigLoader {
         try t.checkKeys([
             "subtask_concurrency", "max_refinements", "fallback_mode", "max_attempts_per_model", "max_attempts_per_step",
             "retry_initial_ms", "retry_max_ms", "breaker_cooldown_s", "breaker_failure_rate", "breaker_min_calls",
-            "breaker_consecutive_failures", "breaker_window", "stream",
+            "breaker_consecutive_failures", "breaker_window", "stream", "stall_timeout_s", "max_continuations",
+            "step_timeout_s",
         ])
         if let v = try t.int("subtask_concurrency", in: 1...64) { e.subtaskConcurrency = v }
         if let v = try t.int("max_refinements", in: 0...5) { e.maxRefinements = v }
@@ -205,12 +251,25 @@ public enum ConfigLoader {
         if let v = try t.int("retry_initial_ms", in: 0...600_000) { e.retry.initialDelayMs = Int64(v) }
         if let v = try t.int("retry_max_ms", in: 0...3_600_000) { e.retry.maxDelayMs = Int64(v) }
         if let v = try t.bool("stream") { e.stream = v }
+        if let v = try t.int("max_continuations", in: 0...10) { e.maxContinuations = v }
+        if let v = try t.double("step_timeout_s", in: 1...86_400) { e.stepTimeoutMs = Int64(v * 1000) }
         // Breaker settings are read by `breakerConfig(from:)` below as well; kept here for validation.
+        _ = try t.double("stall_timeout_s", in: 1...600)
         _ = try t.double("breaker_cooldown_s", in: 0...86_400)
         _ = try t.double("breaker_failure_rate", in: 0.01...1)
         _ = try t.int("breaker_min_calls", in: 1...1000)
         _ = try t.int("breaker_consecutive_failures", in: 1...1000)
         _ = try t.int("breaker_window", in: 1...1000)
+    }
+
+    /// `stall_timeout_s` from the `[engine]` tables (later wins).
+    static func stallTimeout(from docs: [ConfigDocument]) -> Double? {
+        var out: Double?
+        for doc in docs {
+            if case .double(let s)? = doc.root["engine"]?["stall_timeout_s"] { out = s }
+            if case .int(let s)? = doc.root["engine"]?["stall_timeout_s"] { out = Double(s) }
+        }
+        return out
     }
 
     /// Breaker settings from the `[engine]` tables of the documents (later wins).

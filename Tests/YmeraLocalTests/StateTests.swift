@@ -78,12 +78,16 @@ struct StateTests {
         // Stands in for a launcher whose start was interrupted: its command line names this data
         // directory's launcher copy, and no state file records it.
         let pid = try Subprocess.spawnDetached(
-            try #require(systemPython()), ["-c", "import time; time.sleep(30)", runtime.layout.launcher],
+            try #require(systemPython()),
+            ["-c", "import time; time.sleep(30)", runtime.layout.launcher, "--model", runtime.layout.modelFile(runtime.spec)],
             environment: [:], logPath: runtime.layout.logFile)
         defer { kill(pid, SIGKILL); var st: Int32 = 0; waitpid(pid, &st, WNOHANG) }
         // The child may still be between spawn and exec: give it a bounded moment (polls every 10 ms, ≤ 2 s).
         for _ in 0..<200 where runtime.orphanedServers() != [pid] { try await Task.sleep(for: .milliseconds(10)) }
         #expect(runtime.orphanedServers() == [pid])
+        // The other local model's server shares the launcher: its runtime never takes this one as its own.
+        let gemma = LocalRuntime(dataDirectory: runtime.layout.dataDirectory, spec: .gemma3_270m, environment: [:])
+        #expect(gemma.orphanedServers().isEmpty)
         let status = await runtime.status(probe: false)
         #expect(status.state == .stopped)
         #expect(status.notes.contains { $0.contains("no state record") && $0.contains("\(pid)") })

@@ -67,7 +67,8 @@ struct ClassifierTests {
     @Test("400 is a bad request; a prompt over the window is context_too_long", arguments: Wire.allCases)
     func badRequestAndContext(wire: Wire) {
         #expect(classify(wire, 400, wire.errorBody(type: "invalid_request_error", message: "temperature: must be <= 2", code: 400)).errorClass == .badRequest)
-        #expect(classify(wire, 404, wire.errorBody(type: "not_found_error", message: "model: nope", code: 404)).errorClass == .badRequest)
+        #expect(classify(wire, 404, wire.errorBody(type: "not_found_error", message: "model: nope", code: 404)).errorClass == .modelNotFound)
+        #expect(classify(wire, 404, wire.errorBody(type: "not_found_error", message: "Not Found", code: 404)).errorClass == .badRequest)
         #expect(classify(wire, 400, wire.contextTooLongBody).errorClass == .contextTooLong)
     }
 

@@ -141,7 +141,7 @@ struct DoctorTests {
         #expect(report.providers.allSatisfy { $0.canServe })
         let requests = server.requests.sorted { $0.uri < $1.uri }
         let uris = requests.map { $0.uri }
-        #expect(uris == ["/v1/models?limit=1", "/v1beta/models?pageSize=1"])
+        #expect(uris == ["/v1/models?limit=1000", "/v1beta/models?pageSize=1000"])
         #expect(requests[0].header("x-api-key") == fakeKey)
         #expect(requests[0].header("anthropic-version") == "2023-06-01")
         #expect(requests[1].header("x-goog-api-key") == fakeKey)

@@ -145,13 +145,21 @@ public struct ModelInfo: Codable, Sendable, Hashable, Identifiable {
     public var aliases: [String]
     /// For a simulated twin: the real model it imitates.
     public var twinOf: ModelID?
+    /// The provider page the figures come from, and the day they were read (`2026-12-05`).
+    public var source: String?
+    public var asOf: String?
+    /// The model refuses a non-default temperature (Claude Sonnet 5, GPT-6 with reasoning): none is sent.
+    public var fixedTemperature: Bool?
 
     public init(
         id: ModelID, provider: String, apiName: String, displayName: String, contextWindow: Int,
         maxOutputTokens: Int = 4096, pricing: Pricing?, speedTier: Int, qualityTier: Int,
         capabilities: Set<Capability>, rateLimit: RateLimit? = nil, aliases: [String] = [],
-        twinOf: ModelID? = nil
+        twinOf: ModelID? = nil, source: String? = nil, asOf: String? = nil, fixedTemperature: Bool? = nil
     ) {
+        self.source = source
+        self.asOf = asOf
+        self.fixedTemperature = fixedTemperature
         self.id = id
         self.provider = provider
         self.apiName = apiName
@@ -177,6 +185,28 @@ public struct ModelInfo: Codable, Sendable, Hashable, Identifiable {
     }
 }
 
+/// A model the provider no longer serves (or that a newer one superseded). Its id and aliases
+/// resolve to the successor, and `ymera models` says so.
+public struct RetiredModel: Codable, Sendable, Hashable {
+    public var id: ModelID
+    /// The month the provider stopped serving it (`2025-10`), where that was confirmed.
+    public var retired: String?
+    public var successor: ModelID
+    public var aliases: [String]
+    public var source: String?
+
+    public init(id: ModelID, retired: String?, successor: ModelID, aliases: [String] = [], source: String? = nil) {
+        self.id = id
+        self.retired = retired
+        self.successor = successor
+        self.aliases = aliases
+        self.source = source
+    }
+
+    /// "retired 2025-10", or "superseded" when no retirement date was confirmed.
+    public var status: String { retired.map { "retired \($0)" } ?? "superseded" }
+}
+
 /// Errors resolving names against the catalog.
 public struct CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
@@ -189,9 +219,11 @@ public struct Catalog: Sendable, Hashable {
     public private(set) var providers: [String: ProviderConfig]
     /// Models in catalog order.
     public private(set) var models: [ModelInfo]
+    /// Names of retired models, resolving to their successors.
+    public private(set) var retired: [RetiredModel]
     private var index: [String: Int]
 
-    public init(providers: [ProviderConfig], models: [ModelInfo]) throws {
+    public init(providers: [ProviderConfig], models: [ModelInfo], retired: [RetiredModel] = []) throws {
         var p: [String: ProviderConfig] = [:]
         for provider in providers {
             guard p[provider.id] == nil else { throw CatalogError("provider '\(provider.id)' is defined twice") }
@@ -199,6 +231,7 @@ public struct Catalog: Sendable, Hashable {
         }
         self.providers = p
         self.models = []
+        self.retired = []
         self.index = [:]
         for model in models {
             guard p[model.provider] != nil else {
@@ -214,6 +247,22 @@ public struct Catalog: Sendable, Hashable {
         for (i, model) in self.models.enumerated() {
             for alias in model.aliases where index[alias] == nil { index[alias] = i }
         }
+        for r in retired {
+            // A retired name never shadows a current model of the same name.
+            guard index[r.id.rawValue] == nil || self.retired.contains(where: { $0.id == r.id }) else { continue }
+            guard let target = index[r.successor.rawValue] else {
+                throw CatalogError("retired model '\(r.id)' names unknown successor '\(r.successor)'")
+            }
+            self.retired.removeAll { $0.id == r.id }
+            self.retired.append(r)
+            index[r.id.rawValue] = target
+            for alias in r.aliases where index[alias] == nil { index[alias] = target }
+        }
+    }
+
+    /// The retirement record when `name` is a retired model's id or alias.
+    public func retirement(of name: String) -> RetiredModel? {
+        retired.first { $0.id.rawValue == name || $0.aliases.contains(name) || $0.id.rawValue == name.lowercased() }
     }
 
     /// The model for an id (`groq/llama-3.1-8b-instant`) or an alias (`llama-3.1-8b-instant`).
@@ -241,6 +290,7 @@ public struct Catalog: Sendable, Hashable {
     public func merging(providers extra: [ProviderConfig], models extraModels: [ModelInfo]) throws -> Catalog {
         var ps = self.providers
         for p in extra { ps[p.id] = p }
-        return try Catalog(providers: Array(ps.values).sorted { $0.id < $1.id }, models: self.models + extraModels)
+        return try Catalog(
+            providers: Array(ps.values).sorted { $0.id < $1.id }, models: self.models + extraModels, retired: self.retired)
     }
 }

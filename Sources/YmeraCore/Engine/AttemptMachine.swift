@@ -13,6 +13,9 @@ struct AttemptMachine: Sendable, Hashable {
     /// Output kept for a continuation on the next model.
     private(set) var kept = ""
     private(set) var continuesFrom: Int?
+    /// Answers cut at the output limit and continued: kept across a retry on the same model.
+    private(set) var continued = ""
+    private(set) var continuations = 0
     private(set) var lastFailure = ModelFailure(.unknown, "no attempt was made")
     let maxAttempts: Int
     let fallbackMode: RunEvent.FallbackTaken.Mode
@@ -55,6 +58,7 @@ struct AttemptMachine: Sendable, Hashable {
         index = 0
         attemptsOnModel = 0
         kept = ""
+        continued = ""
         continuesFrom = nil
         purpose = .swap
     }
@@ -104,6 +108,19 @@ struct AttemptMachine: Sendable, Hashable {
         return .stepStarted(.init(step: stepID, model: chain[index], attempt: total, purpose: purpose, continuesFrom: continuesFrom))
     }
 
+    /// The attempt answered with `finish`. At the output limit (and within `maxContinuations`), the
+    /// answer so far is kept and the same model is asked to go on: returns true (go round again).
+    mutating func answeredAtLimit(_ text: String, finish: FinishReason, maxContinuations: Int) -> Bool {
+        guard finish == .length, continuations < maxContinuations, !text.isEmpty else { return false }
+        continuations += 1
+        kept += text
+        continued = kept
+        continuesFrom = kept.count
+        attemptsOnModel = 0
+        purpose = .continuation
+        return true
+    }
+
     /// The attempt answered: the kept output and the model that finished it.
     func succeeded(_ text: String) -> (String, ModelID) { (kept + text, chain[index]) }
 
@@ -141,9 +158,10 @@ struct AttemptMachine: Sendable, Hashable {
         let model = chain[index]
         switch decision {
         case .retry(let delay, let basis):
-            // A retry on the same model starts the answer again.
-            kept = ""
-            continuesFrom = nil
+            // A retry on the same model starts the failed request again: what earlier, complete
+            // requests of a continued answer said is kept.
+            kept = continued
+            continuesFrom = continued.isEmpty ? nil : continued.count
             purpose = .retry
             return .retry(.retryScheduled(.init(step: stepID, model: model, attempt: total + 1, delayMs: Int(delay), basis: basis)), delayMs: delay)
         case .fallback:
@@ -157,6 +175,7 @@ struct AttemptMachine: Sendable, Hashable {
                 kept = ""
                 continuesFrom = nil
             }
+            continued = kept  // the next model's retries keep what it continues from
             index = ni
             attemptsOnModel = 0
             purpose = .fallback

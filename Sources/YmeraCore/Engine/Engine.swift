@@ -21,6 +21,15 @@ public struct EngineConfig: Sendable {
     public var maxBreakerWaitMs: Int64 = 120_000
     /// How long an auth failure or exhausted quota keeps a model's breaker open.
     public var unavailableCooldownMs: Int64 = 300_000
+    /// How long a provider's "model not found" keeps the model's breaker open (kept across sessions
+    /// like any open breaker): a week, or until the provider lists the model again.
+    public var notFoundCooldownMs: Int64 = 7 * 24 * 3_600_000
+    /// An answer cut at the output limit (`length`) is continued by asking the model to go on, at
+    /// most this many times; then the step is marked truncated.
+    public var maxContinuations = 2
+    /// Wall-clock bound on one step's attempts (all models, waits included): past it the step ends
+    /// with a timeout that says so. nil: no bound beyond `maxAttemptsPerStep`.
+    public var stepTimeoutMs: Int64? = 900_000
     /// Ask providers to stream.
     public var stream = true
     /// Bounds of each attempt's tool loop (calls, time, result size).

@@ -21,10 +21,17 @@ extension RunExecution {
             stepID: stepID, model: first, fallbacks: ([step.model] + step.fallbacks).filter { $0 != first }, purpose: initialPurpose,
             maxAttempts: engine.config.maxAttemptsPerStep, fallbackMode: engine.config.fallbackMode, contextWindows: windows)
         let tools = await offeredTools(stepID: stepID, phase: step.phase)
+        let began = nowMs
 
         var rounds = 0
         while rounds < engine.config.maxAttemptsPerStep * 4 + 8 {
             rounds += 1
+            if let bound = engine.config.stepTimeoutMs, am.total > 0, nowMs - began >= bound {
+                return .failure(ModelFailure(
+                    .timeout,
+                    "the step ran past its wall-clock bound of \(bound / 1000) s (\(am.total) attempts); last error: \(am.lastFailure.message)",
+                    httpStatus: am.lastFailure.httpStatus))
+            }
             // The run's decision point: cancelled, reset by a retry, paused, or swapped.
             var gate = m.withLock { $0.machine.gate(stepID) }
             while gate == .wait {
@@ -104,7 +111,7 @@ extension RunExecution {
             let outcome = await perform(request, stepID: stepID)
             if limit < Int.max { engine.slots.release(provider.id, clock: clock) }
             switch outcome {
-            case .success(let (text, usage)):
+            case .success(let (text, usage, finish)):
                 let cost = model.cost(of: usage)
                 emit(.usage(.init(step: stepID, model: modelID, usage: usage, cost: cost)))
                 emit(engine.resilience.record(modelID, failure: false, nowMs: nowMs), model: modelID)
@@ -116,13 +123,20 @@ extension RunExecution {
                     am.stoppedForSwap(to: to, partial: "")
                     continue
                 case .cancelled, .none:
+                    // Cut at the output limit: the model is asked to go on (bounded), else it is kept
+                    // and the step is marked truncated — never passed off as complete.
+                    if am.answeredAtLimit(text, finish: finish, maxContinuations: engine.config.maxContinuations) { continue }
+                    m.withLock { $0.finishReasons[stepID] = finish == .length ? .length : nil }
                     return .success(am.succeeded(text))
                 }
 
             case .failure(let failure):
-                // Bill what was used, even on failure.
-                let used = failure.usage ?? (failure.partialOutput.isEmpty && failure.httpStatus != nil ? nil
-                    : TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: failure.partialOutput.count))
+                // Bill what was used, even on failure: nothing for a request refused before its
+                // first token, what streamed (estimated where the provider sent no usable count).
+                let used =
+                    failure.usage
+                    ?? TokenUsage.billable(
+                        reported: nil, promptCharacters: request.promptCharacters, outputCharacters: failure.partialOutput.count)
                 if let used, used.totalTokens > 0 {
                     emit(.usage(.init(step: stepID, model: modelID, usage: used, cost: model.cost(of: used))))
                 }
@@ -144,7 +158,9 @@ extension RunExecution {
                     step: stepID, model: modelID, attempt: am.total, errorClass: failure.errorClass, message: failure.message,
                     httpStatus: failure.httpStatus, retryAfterMs: failure.retryAfterMs, partialChars: failure.partialOutput.count)))
                 if failure.errorClass.opensBreakerImmediately {
-                    let forMs = failure.retryAfterMs.map(Int64.init) ?? engine.config.unavailableCooldownMs
+                    let forMs =
+                        failure.errorClass == .modelNotFound
+                        ? engine.config.notFoundCooldownMs : failure.retryAfterMs.map(Int64.init) ?? engine.config.unavailableCooldownMs
                     emit(engine.resilience.forceOpen(modelID, nowMs: nowMs, forMs: forMs, reason: failure.errorClass.rawValue), model: modelID)
                 } else {
                     emit(engine.resilience.record(modelID, failure: failure.errorClass.countsTowardBreaker ? true : nil, nowMs: nowMs, reason: failure.errorClass.rawValue), model: modelID)
@@ -201,12 +217,12 @@ extension RunExecution {
     /// the bounded tool loop: the model's calls go to the host, their results back to the model, until
     /// it answers without calls; a tool failure ends the loop and the model answers once more without
     /// tools. Cancellable from outside (swap, retry, cancel) through the registered attempt task.
-    func perform(_ request: ModelRequest, stepID: String) async -> Result<(String, TokenUsage), ModelFailure> {
+    func perform(_ request: ModelRequest, stepID: String) async -> Result<(String, TokenUsage, FinishReason), ModelFailure> {
         let client = engine.client
         clock.enter()
         let key = ClockContext.key
-        let task = Task { [self] () -> Result<(String, TokenUsage), ModelFailure> in
-          await ClockContext.$key.withValue(key) { () async -> Result<(String, TokenUsage), ModelFailure> in
+        let task = Task { [self] () -> Result<(String, TokenUsage, FinishReason), ModelFailure> in
+          await ClockContext.$key.withValue(key) { () async -> Result<(String, TokenUsage, FinishReason), ModelFailure> in
             var text = ""  // everything this attempt said, over all its requests
             var roundText = ""
             var current = request
@@ -217,7 +233,7 @@ extension RunExecution {
                     round += 1
                     roundText = ""
                     var usage: TokenUsage?
-                    var finished = false
+                    var finished: FinishReason?
                     var calls: [ToolCall] = []
                     for try await event in client.stream(current) {
                         switch event {
@@ -239,19 +255,19 @@ extension RunExecution {
                             emit(.rateLimit(snap))
                         case .toolCall(let call):
                             calls.append(call)
-                        case .finished:
-                            finished = true
+                        case .finished(let reason):
+                            finished = reason
                         }
                         if Task.isCancelled { throw CancellationError() }
                     }
                     try Task.checkCancellation()
-                    guard finished else {
+                    guard let finish = finished else {
                         return .failure(ModelFailure(.truncated, "the stream ended without its terminal event", provider: request.provider.id, partialOutput: text, usage: usage))
                     }
                     let u = usage ?? TokenUsage.estimate(promptCharacters: current.promptCharacters, outputCharacters: roundText.count)
                     // No calls, or calls where none were offered (ignored): the answer is complete.
                     guard !calls.isEmpty, !current.tools.isEmpty, round <= engine.config.toolLoop.maxCalls + 2 else {
-                        return .success((text, u))
+                        return .success((text, u, finish))
                     }
                     // Every request of the loop is billed as it completes.
                     emit(.usage(.init(step: stepID, model: request.model.id, usage: u, cost: request.model.cost(of: u))))
@@ -260,8 +276,8 @@ extension RunExecution {
             } catch let f as ModelFailure {
                 var f = f
                 if f.partialOutput.isEmpty { f.partialOutput = text }
-                if f.usage == nil, round > 1 || !text.isEmpty {
-                    f.usage = TokenUsage.estimate(promptCharacters: current.promptCharacters, outputCharacters: roundText.count)
+                if f.usage == nil {
+                    f.usage = TokenUsage.billable(reported: nil, promptCharacters: current.promptCharacters, outputCharacters: roundText.count)
                 }
                 return .failure(f)
             } catch is CancellationError {

@@ -9,9 +9,15 @@ extension RunExecution {
         let files = workspaceFiles(stepID: stepID, step: step, output: output, model: model)
         guard engine.config.validateSteps else { return nil }
         let plan = m.withLock { $0.plan }
-        let report = await engine.validator.evaluate(ValidationInput(
+        var report = await engine.validator.evaluate(ValidationInput(
             task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
             requirements: requirements(for: stepID), threshold: plan.qualityThreshold, files: files, judgedModel: model))
+        if finishReason(of: stepID) == .length {
+            // A truncated answer is scored as such: an unmeasured whole is not a complete one.
+            report.dimensions.append(QualityDimension(
+                name: "complete", score: 0, weight: 1, detail: "the answer stopped at the output-token limit (truncated)"))
+            report.score = min(report.score, QualityReport.combine(report.dimensions))
+        }
         // A judge's calls cost money like any attempt: billed to the step it scored.
         for spend in report.spend ?? [] where spend.usage.totalTokens > 0 {
             let cost = (try? engine.catalog.model(spend.model))?.cost(of: spend.usage) ?? Cost(unpricedTokens: spend.usage.totalTokens)
@@ -20,6 +26,9 @@ extension RunExecution {
         emit(.qualityScored(.init(step: stepID, model: model, report: report)))
         return report
     }
+
+    /// Why the last kept answer of a step ended, when not naturally (see `Mutable.finishReasons`).
+    func finishReason(of stepID: String) -> FinishReason? { m.withLock { $0.finishReasons[stepID] } }
 
     /// Scores the output; under the threshold, asks the next model for a bounded refinement and keeps
     /// the better of the two.

@@ -22,9 +22,12 @@ extension RunExecution {
             }
             return false
         case .success(let (output, model)):
+            let firstFinish = finishReason(of: id)
             let kept = await qualityGate(stepID: id, step: step, base: base, output: output, model: model)
             if isAbandoned(id) { return false }
-            emit(.stepDone(.init(step: id, model: kept.model, outputChars: kept.output.count, keptEarlierOutput: kept.keptEarlier ? true : nil)))
+            emit(.stepDone(.init(
+                step: id, model: kept.model, outputChars: kept.output.count, keptEarlierOutput: kept.keptEarlier ? true : nil,
+                finishReason: kept.keptEarlier ? firstFinish : finishReason(of: id))))
             return true
         }
     }
@@ -49,7 +52,7 @@ extension RunExecution {
                         return nil
                     case .success(let (out, used)):
                         let report = await score(stepID: cid, step: cstep, output: out, model: used)
-                        emit(.stepDone(.init(step: cid, model: used, outputChars: out.count)))
+                        emit(.stepDone(.init(step: cid, model: used, outputChars: out.count, finishReason: finishReason(of: cid))))
                         return (cid, out, used, report?.score ?? 0)
                     }
                     }
@@ -129,7 +132,7 @@ extension RunExecution {
                                 return (sid, false)
                             case .success(let (out, model)):
                                 _ = workspaceFiles(stepID: childID, step: current, output: out, model: model)
-                                emit(.stepDone(.init(step: childID, model: model, outputChars: out.count)))
+                                emit(.stepDone(.init(step: childID, model: model, outputChars: out.count, finishReason: finishReason(of: childID))))
                                 return (sid, true)
                             }
                             }

@@ -19,6 +19,9 @@ final class RunExecution: Sendable {
         var gate: [CheckedContinuation<Void, Never>] = []
         /// How to stop each loop's attempt in flight.
         var attempts: [String: @Sendable () -> Void] = [:]
+        /// Why each step's (or subtask's) kept answer ended, when not naturally (`length`: at the
+        /// output limit after the continuations allowed).
+        var finishReasons: [String: FinishReason] = [:]
         var rng: SplitMix64
         var finished = false
         /// Events numbered but not yet handed to the observer and the stream, in `seq` order.

@@ -18,6 +18,8 @@ public enum AttemptPurpose: String, Codable, Sendable, Hashable {
     case swap
     /// The user asked for the phase again.
     case rerun
+    /// The answer stopped at the output limit: the same model is asked to go on from it.
+    case continuation = "continue"
 }
 
 /// Run status, as a whole.
@@ -258,11 +260,15 @@ public struct RunEvent: Sendable, Hashable, Codable {
         public var outputChars: Int
         /// True when a refinement scored worse and the output from before it is kept.
         public var keptEarlierOutput: Bool?
-        public init(step: String, model: ModelID, outputChars: Int, keptEarlierOutput: Bool? = nil) {
+        /// Why the kept answer ended, when not naturally: `length` — it stopped at the output-token
+        /// limit after the continuations allowed, and the step is truncated. nil: a complete answer.
+        public var finishReason: FinishReason?
+        public init(step: String, model: ModelID, outputChars: Int, keptEarlierOutput: Bool? = nil, finishReason: FinishReason? = nil) {
             self.step = step
             self.model = model
             self.outputChars = outputChars
             self.keptEarlierOutput = keptEarlierOutput
+            self.finishReason = finishReason
         }
     }
     public struct StepFailed: Codable, Sendable, Hashable {

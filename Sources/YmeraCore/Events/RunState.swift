@@ -50,6 +50,10 @@ public struct StepState: Sendable, Hashable, Identifiable {
     public var chosenCandidate: String?
     /// Tool calls made by this step's attempts, in order.
     public var toolCalls: [ToolCallView] = []
+    /// Why the kept answer ended when not naturally (`length`: cut at the output limit).
+    public var finishReason: FinishReason?
+    /// The kept answer stopped at the output-token limit (after the continuations allowed).
+    public var truncated: Bool { finishReason == .length }
 
     public var durationMs: Int? {
         guard let s = startedMs else { return nil }
@@ -244,6 +248,9 @@ public struct RunState: Sendable {
             if p.purpose == .refine {
                 note(event, .info, "\(p.step): refining on \(p.model)")
             }
+            if p.purpose == .continuation {
+                note(event, .info, "\(p.step): the answer reached the output limit; \(p.model) goes on from it")
+            }
 
         case .textDelta(let p):
             guard steps[p.step] != nil else { return unknown(event) }
@@ -353,7 +360,11 @@ public struct RunState: Sendable {
             s.previousOutput = nil
             s.gateBest = nil
             s.lastError = nil
+            s.finishReason = p.finishReason
             steps[p.step] = s
+            if p.finishReason == .length {
+                note(event, .warn, "\(p.step): TRUNCATED — the answer stopped at the output-token limit")
+            }
 
         case .stepFailed(let p):
             guard steps[p.step] != nil else { return unknown(event) }

@@ -12,6 +12,8 @@ public struct RunSummary: Codable, Sendable, Hashable {
         public var cost: Cost
         public var durationMs: Int?
         public var subtasks: Int
+        /// True when the phase's answer (or a subtask's) stopped at the output-token limit.
+        public var truncated: Bool? = nil
     }
 
     public var type: String = "summary"
@@ -74,7 +76,8 @@ extension RunState {
                     name: s.id, phase: s.phase, model: s.model, attempts: s.attempts + kids.reduce(0) { $0 + $1.attempts },
                     status: s.status, score: s.quality?.score.rounded(places: 3),
                     tokens: s.usage.totalTokens + childUsage, cost: s.cost + childCost, durationMs: s.durationMs,
-                    subtasks: s.children.filter { $0.contains("/") }.count)
+                    subtasks: s.children.filter { $0.contains("/") }.count,
+                    truncated: s.truncated || kids.contains { k in k.truncated && (s.chosenCandidate == nil || s.chosenCandidate == k.id) } ? true : nil)
             },
             retries: retries, fallbacks: fallbacks, breakerTrips: breakerTrips, swaps: swaps, refinements: refinements,
             tokens: usage.totalTokens, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens + usage.reasoningTokens,

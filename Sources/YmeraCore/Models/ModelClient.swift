@@ -121,6 +121,35 @@ public struct TokenUsage: Codable, Sendable, Hashable {
     /// Rough token count of a text (≈ 4 characters a token), used when a stream ends without usage.
     public static func estimateTokens(characters: Int) -> Int { max(1, (characters + 3) / 4) }
 
+    /// What to bill for an attempt: the provider's usage where it can be right, our estimate where it
+    /// sent none or one that cannot be (no output tokens after text arrived — Anthropic's
+    /// `message_start` carries a zero output count; a stream cut before the final usage). Nothing when
+    /// no text arrived and the provider reported no tokens: a request refused before the first token
+    /// (connection, DNS, TLS, an HTTP error) costs nothing.
+    ///
+    /// `complete: false` (a stream cut before its end): a reported output count is only what the
+    /// provider said before the cut (Anthropic's `message_start` says 1), so it is raised to our
+    /// estimate of what streamed where lower, and marked estimated.
+    public static func billable(
+        reported: TokenUsage?, promptCharacters: Int, outputCharacters: Int, complete: Bool = true
+    ) -> TokenUsage? {
+        if outputCharacters == 0 {
+            guard let reported, reported.totalTokens > 0 else { return nil }
+            return reported
+        }
+        guard var u = reported else { return estimate(promptCharacters: promptCharacters, outputCharacters: outputCharacters) }
+        let streamed = estimateTokens(characters: outputCharacters)
+        if (u.outputTokens == 0 && u.reasoningTokens == 0) || (!complete && u.outputTokens < streamed) {
+            u.outputTokens = streamed
+            u.estimated = true
+        }
+        if u.inputTokens == 0 {
+            u.inputTokens = estimateTokens(characters: promptCharacters)
+            u.estimated = true
+        }
+        return u
+    }
+
     /// An estimate for a request and the text produced so far.
     public static func estimate(promptCharacters: Int, outputCharacters: Int) -> TokenUsage {
         TokenUsage(
@@ -192,12 +221,30 @@ public protocol ModelClient: Sendable {
     func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error>
 }
 
+extension ClientRouter {
+    /// A `context_too_long` failure when the request's estimated prompt tokens exceed the model's
+    /// window (nil when it fits). The estimate is ~4 characters a token.
+    public static func windowRefusal(_ request: ModelRequest) -> ModelFailure? {
+        let prompt = TokenUsage.estimateTokens(characters: request.promptCharacters)
+        guard prompt > request.model.contextWindow else { return nil }
+        return ModelFailure(
+            .contextTooLong,
+            "\(request.provider.id): the prompt (about \(prompt) tokens) does not fit \(request.model.id)'s context window of \(request.model.contextWindow) tokens; not sent",
+            provider: request.provider.id)
+    }
+}
+
 /// Routes each request to the client for its provider kind.
 public struct ClientRouter: ModelClient {
     public var clients: [ProviderKind: any ModelClient]
     public init(clients: [ProviderKind: any ModelClient]) { self.clients = clients }
 
     public func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
+        // A prompt that cannot fit the model's window is refused here, before any request or cost,
+        // as the provider would refuse it: the engine then falls back to a model with a larger window.
+        if let refusal = Self.windowRefusal(request) {
+            return AsyncThrowingStream { throw refusal }
+        }
         guard let client = clients[request.provider.kind] else {
             return AsyncThrowingStream {
                 throw ModelFailure(

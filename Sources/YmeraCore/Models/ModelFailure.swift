@@ -14,6 +14,9 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Hashable {
     case badRequest = "bad_request"
     /// The prompt does not fit the model's window: fall back to a model with a larger one.
     case contextTooLong = "context_too_long"
+    /// The provider does not know the model (retired, renamed, or not offered to this key): never
+    /// retried; the model is marked not offered and the next model serves.
+    case modelNotFound = "model_not_found"
     /// Nothing listens at the address.
     case connectionRefused = "connection_refused"
     /// No first byte before the deadline.
@@ -44,7 +47,7 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Hashable {
         case .rateLimit, .serverError, .timeout, .stall, .connectionReset, .streamError, .truncated,
             .malformed, .unknown:
             true
-        case .auth, .quotaExhausted, .overloaded, .badRequest, .contextTooLong, .connectionRefused,
+        case .auth, .quotaExhausted, .overloaded, .badRequest, .contextTooLong, .modelNotFound, .connectionRefused,
             .lowQuality, .circuitOpen, .budgetExceeded, .cancelled:
             false
         }
@@ -56,7 +59,7 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Hashable {
         case .serverError, .overloaded, .timeout, .stall, .connectionReset, .streamError, .truncated,
             .malformed, .connectionRefused, .unknown:
             true
-        case .auth, .rateLimit, .quotaExhausted, .badRequest, .contextTooLong, .lowQuality, .circuitOpen,
+        case .auth, .rateLimit, .quotaExhausted, .badRequest, .contextTooLong, .modelNotFound, .lowQuality, .circuitOpen,
             .budgetExceeded, .cancelled:
             false
         }
@@ -64,7 +67,7 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Hashable {
 
     /// Whether the breaker should open at once (the model cannot serve until a reset).
     public var opensBreakerImmediately: Bool {
-        self == .auth || self == .quotaExhausted
+        self == .auth || self == .quotaExhausted || self == .modelNotFound
     }
 }
 

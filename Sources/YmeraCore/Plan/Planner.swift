@@ -77,22 +77,30 @@ public struct Planner: Sendable {
         var used: [ModelID] = []
         for i in steps.indices {
             let needs = requiredCapabilities(for: steps[i], intent: intent)
+            let window = Self.contextNeed(steps[i], in: steps, taskTokens: promptTokens)
             if let forced = options.modelOverrides[steps[i].id] ?? options.modelOverrides[steps[i].phase.rawValue] {
                 let m = try catalog.model(forced)
+                guard m.contextWindow >= window else {
+                    throw PlanError(
+                        "\(steps[i].id): \(m.id) has a \(m.contextWindow)-token context window, and this step needs about \(window) tokens "
+                            + "(task ~\(promptTokens), inputs from earlier steps and up to \(steps[i].maxTokens) tokens of answer). "
+                            + "Shorten the task or choose a model with a larger window.")
+                }
                 steps[i].model = m.id
                 notes.append("\(steps[i].id): \(m.id) chosen by the user")
             } else if steps[i].phase == .refinement, strategy != .cascade,
-                let gen = steps.first(where: { $0.phase == .generation })
+                let gen = steps.first(where: { $0.phase == .generation }),
+                (try? catalog.model(gen.model))?.contextWindow ?? 0 >= window
             {
                 steps[i].model = gen.model  // the seed's rule: refinement reuses the generation model
             } else {
-                let pick = choose(for: steps[i], needs: needs, intent: intent, avoid: strategy == .single ? [] : used, minContext: promptTokens + steps[i].maxTokens)
+                let pick = try choose(for: steps[i], needs: needs, intent: intent, avoid: strategy == .single ? [] : used, minContext: window, taskTokens: promptTokens)
                 steps[i].model = pick.id
             }
             if !steps[i].candidates.isEmpty {
-                steps[i].candidates = candidates(n: steps[i].candidates.count, needs: needs, intent: intent, first: steps[i].model, minContext: promptTokens)
+                steps[i].candidates = candidates(n: steps[i].candidates.count, needs: needs, intent: intent, first: steps[i].model, minContext: window)
             }
-            steps[i].fallbacks = fallbackChain(for: steps[i], needs: needs, intent: intent)
+            steps[i].fallbacks = fallbackChain(for: steps[i], needs: needs, intent: intent, minContext: window)
             used.append(steps[i].model)
         }
         var plan = RunPlan(
@@ -204,9 +212,16 @@ public struct Planner: Sendable {
         return score
     }
 
+    /// Tokens a step's request may take in a model's window: the task, the outputs of the steps it
+    /// reads (at their limit), the prompt's own text, and its answer's limit.
+    public static func contextNeed(_ step: PlanStep, in steps: [PlanStep], taskTokens: Int) -> Int {
+        let inputs = step.dependsOn.reduce(0) { sum, id in sum + (steps.first { $0.id == id }?.maxTokens ?? 0) }
+        return 120 + taskTokens + inputs + step.maxTokens
+    }
+
+    /// Available models whose window holds `minContext` tokens, best first for the step.
     func sorted(for step: PlanStep, needs: Set<Capability>, intent: Intent, minContext: Int = 0) -> [ModelInfo] {
-        let fitting = available.filter { $0.contextWindow >= minContext }
-        let pool = fitting.isEmpty ? available.sorted { $0.contextWindow > $1.contextWindow } : fitting
+        let pool = available.filter { $0.contextWindow >= minContext }
         return pool.sorted {
             let a = rank($0, for: step, needs: needs, intent: intent)
             let b = rank($1, for: step, needs: needs, intent: intent)
@@ -214,8 +229,16 @@ public struct Planner: Sendable {
         }
     }
 
-    func choose(for step: PlanStep, needs: Set<Capability>, intent: Intent, avoid: [ModelID], minContext: Int) -> ModelInfo {
+    func choose(for step: PlanStep, needs: Set<Capability>, intent: Intent, avoid: [ModelID], minContext: Int, taskTokens: Int) throws -> ModelInfo {
         let ranked = sorted(for: step, needs: needs, intent: intent, minContext: minContext)
+        guard !ranked.isEmpty else {
+            let largest = available.max { $0.contextWindow < $1.contextWindow }
+            throw PlanError(
+                "the task does not fit any available model's context window: step \(step.id) needs about \(minContext) tokens "
+                    + "(task ~\(taskTokens) tokens, inputs from earlier steps and up to \(step.maxTokens) tokens of answer); "
+                    + (largest.map { "the largest window available is \($0.contextWindow) tokens (\($0.id))" } ?? "no model is available")
+                    + ". Shorten the task, or make a model with a larger window available.")
+        }
         // Prefer a model not yet used (multi-model: a different model per phase), unless it is much worse.
         if let best = ranked.first, let fresh = ranked.first(where: { !avoid.contains($0.id) }),
             rank(fresh, for: step, needs: needs, intent: intent) >= rank(best, for: step, needs: needs, intent: intent) - 1.2
@@ -236,8 +259,8 @@ public struct Planner: Sendable {
     }
 
     /// Other available models with the needed capabilities, best first (at most 3).
-    func fallbackChain(for step: PlanStep, needs: Set<Capability>, intent: Intent) -> [ModelID] {
-        let ranked = sorted(for: step, needs: needs, intent: intent).filter { $0.id != step.model }
+    func fallbackChain(for step: PlanStep, needs: Set<Capability>, intent: Intent, minContext: Int = 0) -> [ModelID] {
+        let ranked = sorted(for: step, needs: needs, intent: intent, minContext: minContext).filter { $0.id != step.model }
         let capable = ranked.filter { needs.isSubset(of: $0.capabilities) }
         let rest = ranked.filter { !needs.isSubset(of: $0.capabilities) }
         return Array((capable + rest).prefix(3).map(\.id))
@@ -299,8 +322,10 @@ public struct Planner: Sendable {
         let order = p.steps.indices.sorted { p.steps[$0].forecast.cost.money > p.steps[$1].forecast.cost.money }
         for i in order where !overrides.contains(p.steps[i].id) && !overrides.contains(p.steps[i].phase.rawValue) {
             let needs = requiredCapabilities(for: p.steps[i], intent: p.intent)
-            let adequate = available.filter { needs.isSubset(of: $0.capabilities) && $0.pricing != nil }
-            let pool = adequate.isEmpty ? available.filter { $0.pricing != nil } : adequate
+            let window = Self.contextNeed(p.steps[i], in: p.steps, taskTokens: taskTokens)
+            let fitting = available.filter { $0.pricing != nil && $0.contextWindow >= window }
+            let adequate = fitting.filter { needs.isSubset(of: $0.capabilities) }
+            let pool = adequate.isEmpty ? fitting : adequate
             let inTok = p.steps[i].forecast.inputTokens / max(1, p.steps[i].candidates.count)
             let outTok = p.steps[i].forecast.outputTokens / max(1, p.steps[i].candidates.count)
             guard let cheapest = pool.min(by: {

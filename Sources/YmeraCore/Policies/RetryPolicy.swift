@@ -43,6 +43,8 @@ public struct RetryPolicy: Sendable, Hashable {
             return orFail("request refused: \(failure.message)")
         case .contextTooLong:
             return orFail("prompt does not fit the model's context window")
+        case .modelNotFound:
+            return orFail("the provider does not offer this model: \(failure.message)")
         case .lowQuality:
             return orFail("quality below threshold")
         case .overloaded, .connectionRefused:
@@ -56,7 +58,13 @@ public struct RetryPolicy: Sendable, Hashable {
             }
             if hasFallback { return .fallback }
             return canRetry ? backoff : .fail("rate limited after \(attemptsOnModel) attempts")
-        case .stall, .connectionReset, .streamError, .truncated:
+        case .stall:
+            // A stream that went quiet: another model continues from what arrived (or starts afresh);
+            // the same, stalled model only when nothing else can serve.
+            if hasFallback { return .fallback }
+            if canRetry { return backoff }
+            return .fail("stall after \(attemptsOnModel) attempts")
+        case .connectionReset, .streamError, .truncated:
             // A stream cut after some text: the next model continues from it rather than starting over.
             if !failure.partialOutput.isEmpty && hasFallback { return .fallback }
             if canRetry { return backoff }

@@ -52,6 +52,12 @@ public struct SimulatedProvider: ModelClient {
     }
 
     public func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
+        // The twin refuses what its real model would: a prompt that does not fit the window (HTTP 400).
+        if var refusal = ClientRouter.windowRefusal(request) {
+            refusal.httpStatus = 400
+            let failure = refusal
+            return AsyncThrowingStream { throw failure }
+        }
         let ctx = request.context
         let seed = SplitMix64.derive(ctx.seed, "\(ctx.stepID)|\(request.model.id)|\(ctx.attempt)")
         var rng = SplitMix64(seed: seed)

@@ -77,13 +77,9 @@ public struct HTTPModelClient<Format: WireFormat>: ModelClient {
             }
             if failure.provider == nil { failure.provider = provider }
             failure.partialOutput = snapshot.text
-            if failure.usage == nil {
-                failure.usage =
-                    snapshot.usage
-                    ?? (snapshot.text.isEmpty
-                        ? nil
-                        : TokenUsage.estimate(promptCharacters: request.promptCharacters, outputCharacters: snapshot.text.count))
-            }
+            failure.usage = TokenUsage.billable(
+                reported: failure.usage ?? snapshot.usage, promptCharacters: request.promptCharacters,
+                outputCharacters: snapshot.text.count, complete: false)
             failure = FailureClassifier.redact(failure, secrets: endpoint.apiKey.map { [$0] } ?? [])
             logger.debug(
                 "model call failed",
@@ -181,13 +177,9 @@ public struct HTTPModelClient<Format: WireFormat>: ModelClient {
         for call in try interpreter.finishToolCalls() { continuation.yield(.toolCall(call)) }
         let text = progress.snapshot().text
         var usage =
-            interpreter.usage
-            ?? .estimate(promptCharacters: request.promptCharacters, outputCharacters: text.count)
-        if !usage.estimated && usage.outputTokens == 0 && usage.reasoningTokens == 0 && !text.isEmpty {
-            // A usage record that never got its output count (a server that reports input only).
-            usage.outputTokens = TokenUsage.estimateTokens(characters: text.count)
-            usage.estimated = true
-        }
+            TokenUsage.billable(
+                reported: interpreter.usage, promptCharacters: request.promptCharacters, outputCharacters: text.count)
+            ?? .estimate(promptCharacters: request.promptCharacters, outputCharacters: 0)
         if !usage.estimated && usage.inputTokens == 0 {
             usage.inputTokens = TokenUsage.estimateTokens(characters: request.promptCharacters)
             usage.estimated = true

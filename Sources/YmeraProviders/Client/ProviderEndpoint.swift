@@ -93,9 +93,17 @@ public struct ProviderTimeouts: Sendable, Hashable {
         self.total = total
     }
 
-    /// Cloud defaults: reasoning models may think a minute before the first token.
+    /// Cloud defaults: reasoning models may think a minute before the first token; a stream silent
+    /// for 30 s mid-answer is a stall (the next model continues from what arrived).
     public static let `default` = ProviderTimeouts(
-        connect: .seconds(10), firstByte: .seconds(120), idle: .seconds(60), total: .seconds(600))
+        connect: .seconds(10), firstByte: .seconds(120), idle: .seconds(30), total: .seconds(600))
+
+    /// The defaults with another stall timeout.
+    public static func withStall(seconds: Double?) -> ProviderTimeouts {
+        var t = ProviderTimeouts.default
+        if let seconds { t.idle = .milliseconds(Int64(seconds * 1000)) }
+        return t
+    }
 
     /// For a health check (`ymera doctor`).
     public static let probe = ProviderTimeouts(

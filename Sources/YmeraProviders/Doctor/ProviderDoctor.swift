@@ -37,6 +37,12 @@ public struct ProviderCheck: Sendable, Codable, Hashable {
     /// Sanitized detail (server text or network error), never a key.
     public var detail: String?
     public var modelCount: Int
+    /// How many models the provider's list named, when it answered with one.
+    public var listedCount: Int?
+    /// Catalog models of this provider that its list does not name ("not offered").
+    public var notOffered: [String] = []
+    /// Listed models the catalog lacks (usable with `--model provider/name`).
+    public var notInCatalog: [String] = []
     public var canServe: Bool
     /// What to do to make it serve, when it cannot.
     public var advice: String?
@@ -51,6 +57,10 @@ public struct DoctorReport: Sendable, Codable, Hashable {
     public var anyRealCanServe: Bool
     /// What to set when no real provider can serve.
     public var hints: [String]
+    /// The model lists the providers answered with (saved as the `ymera models` cache; not printed).
+    public var modelLists: [ProviderModelList] = []
+
+    enum CodingKeys: String, CodingKey { case providers, anyCanServe, anyRealCanServe, hints }
 
     /// The process exit code: non-zero only when no provider at all can serve.
     public var exitCode: Int32 { anyCanServe ? 0 : 1 }
@@ -74,16 +84,21 @@ public struct ProviderDoctor: Sendable {
 
     public func run(catalog: Catalog) async -> DoctorReport {
         let providers = catalog.providers.values.sorted { ($0.isLocal ? 1 : 0, $0.id) < ($1.isLocal ? 1 : 0, $1.id) }
-        let counts = Dictionary(grouping: catalog.models, by: \.provider).mapValues(\.count)
-        let checks = await withTaskGroup(of: (Int, ProviderCheck).self) { group in
+        let byProvider = Dictionary(grouping: catalog.models, by: \.provider)
+        let results = await withTaskGroup(of: (Int, ProviderCheck, ProviderModelList?).self) { group in
             for (i, p) in providers.enumerated() {
-                group.addTask { (i, await self.check(p, modelCount: counts[p.id] ?? 0)) }
+                group.addTask {
+                    let (check, list) = await self.check(p, models: byProvider[p.id] ?? [])
+                    return (i, check, list)
+                }
             }
-            var out: [(Int, ProviderCheck)] = []
+            var out: [(Int, ProviderCheck, ProviderModelList?)] = []
             for await r in group { out.append(r) }
-            return out.sorted { $0.0 < $1.0 }.map(\.1)
+            return out.sorted { $0.0 < $1.0 }
         }
-        return Self.report(checks)
+        var report = Self.report(results.map(\.1))
+        report.modelLists = results.compactMap(\.2)
+        return report
     }
 
     static func report(_ checks: [ProviderCheck]) -> DoctorReport {
@@ -110,8 +125,10 @@ public struct ProviderDoctor: Sendable {
             providers: checks, anyCanServe: checks.contains(where: \.canServe), anyRealCanServe: anyReal, hints: hints)
     }
 
-    /// Checks one provider.
-    public func check(_ provider: ProviderConfig, modelCount: Int) async -> ProviderCheck {
+    /// Checks one provider: the models list answers whether it is reachable, whether it takes the key,
+    /// and which catalog models it no longer offers.
+    public func check(_ provider: ProviderConfig, models: [ModelInfo]) async -> (ProviderCheck, ProviderModelList?) {
+        let modelCount = models.count
         let resolved = ProviderEndpoint.resolveDetailed(provider, environment: environment)
         let source: String =
             switch resolved.source {
@@ -128,13 +145,14 @@ public struct ProviderDoctor: Sendable {
             c.reach = .simulated
             c.canServe = true
             c.baseURL = "(in-process)"
-            return c
+            return (c, nil)
         }
         if let variable = provider.apiKeyEnv, resolved.apiKey == nil {
             c.advice = "set \(variable)"
-            return c
+            return (c, nil)
         }
-        guard let format = HTTPModelClients.format(for: provider.kind) else { return c }
+        guard let format = HTTPModelClients.format(for: provider.kind) else { return (c, nil) }
+        var list: ProviderModelList?
         let probe = format.probe(baseURL: resolved.baseURL, apiKey: resolved.apiKey, headers: provider.headers)
         let clock = ContinuousClock()
         let start = clock.now
@@ -146,33 +164,48 @@ public struct ProviderDoctor: Sendable {
             let status = Int(response.status.code)
             c.httpStatus = status
             var body: [UInt8] = []
+            let limit = 8 * 1024 * 1024
             for try await chunk in response.body {
-                body.append(contentsOf: chunk.readableBytesView.prefix(max(0, 16 * 1024 - body.count)))
-                if body.count >= 16 * 1024 { break }
+                body.append(contentsOf: chunk.readableBytesView.prefix(max(0, limit - body.count)))
+                if body.count >= limit { break }
             }
             switch status {
             case 200..<300:
                 c.reach = .reachable
                 c.canServe = true
+                if let json = JSONValue.parse(bytes: body) {
+                    let listed = ModelListParser.parse(json).models
+                    let fetched = ProviderModelList(provider: provider.id, fetchedAt: Date(), models: listed)
+                    var cache = ModelListCache()
+                    cache.merge([fetched])
+                    let own = try? Catalog(providers: [provider], models: models)
+                    if let own {
+                        c.notOffered = cache.notOffered(in: own).map(\.rawValue).sorted()
+                        c.notInCatalog = cache.notInCatalog(own).map(\.model.name)
+                    }
+                    c.listedCount = listed.count
+                    list = fetched
+                }
             case 401, 403:
                 c.reach = .keyRefused
                 let failure = FailureClassifier.classifyResponse(
                     status: status, headers: response.headers, body: String(decoding: body, as: UTF8.self),
                     format: provider.kind, provider: provider.id)
                 c.errorClass = failure.errorClass
-                c.detail = redact(failure.message, resolved.apiKey)
+                c.detail = redact(Self.withoutProvider(failure.message, provider.id), resolved.apiKey)
                 c.advice = "the server refused the key in \(provider.apiKeyEnv ?? "the configuration"): check it"
             default:
-                // Reachable. Some servers have no models list (404/405) and still serve chat;
-                // a 429/503 is a passing condition. Other errors mean it cannot serve now.
+                // Reachable, but only a 2xx is "ok". A 429/503/529 is the provider's documented
+                // "busy now": it takes the key and can serve later. Anything else (a 404 from a
+                // wrong base URL among them) means it cannot serve as configured.
                 c.reach = .reachable
                 let failure = FailureClassifier.classifyResponse(
                     status: status, headers: response.headers, body: String(decoding: body, as: UTF8.self),
                     format: provider.kind, provider: provider.id)
                 c.errorClass = failure.errorClass
-                c.detail = redact(failure.message, resolved.apiKey)
-                c.canServe = [404, 405, 429, 503, 529].contains(status) || failure.errorClass == .rateLimit
-                if !c.canServe { c.advice = "the server answers HTTP \(status) at \(c.baseURL)" }
+                c.detail = redact(Self.withoutProvider(failure.message, provider.id), resolved.apiKey)
+                c.canServe = [429, 503, 529].contains(status) || failure.errorClass == .rateLimit
+                if !c.canServe { c.advice = "the server answers HTTP \(status) at \(c.baseURL): check the base URL" }
             }
         } catch {
             let elapsed = start.duration(to: clock.now)
@@ -180,13 +213,18 @@ public struct ProviderDoctor: Sendable {
             let failure = FailureClassifier.classifyTransport(error, phase: .beforeFirstByte, provider: provider.id)
             c.reach = .unreachable
             c.errorClass = failure.errorClass
-            c.detail = redact(failure.message, resolved.apiKey)
+            c.detail = redact(Self.withoutProvider(failure.message, provider.id), resolved.apiKey)
             c.advice =
                 provider.isLocal
                 ? "start the server at \(c.baseURL) or set \(ProviderEndpoint.baseURLVariable(for: provider.id))"
                 : "check the network or set \(ProviderEndpoint.baseURLVariable(for: provider.id))"
         }
-        return c
+        return (c, list)
+    }
+
+    /// A failure's message without its leading "provider: ", which the report prints once itself.
+    static func withoutProvider(_ message: String, _ id: String) -> String {
+        message.hasPrefix(id + ": ") ? String(message.dropFirst(id.count + 2)) : message
     }
 
     private func redact(_ text: String, _ key: String?) -> String {
@@ -204,20 +242,37 @@ public struct ProviderDoctor: Sendable {
                 switch c.reach {
                 case .notChecked: "not checked"
                 case .simulated: "ok (simulated)"
-                case .reachable: c.canServe ? "ok" + (c.httpStatus.map { $0 == 200 ? "" : " (HTTP \($0))" } ?? "") : "error HTTP \(c.httpStatus ?? 0)"
+                case .reachable:
+                    if let code = c.httpStatus, (200..<300).contains(code) { "ok" }
+                    else if c.canServe { "busy now (HTTP \(c.httpStatus ?? 0))" }
+                    else { "error HTTP \(c.httpStatus ?? 0)" }
                 case .keyRefused: "key refused (HTTP \(c.httpStatus ?? 0))"
                 case .unreachable: "unreachable: \(c.errorClass?.rawValue ?? "error")"
                 }
             let url = c.baseURL + (c.baseURLSource == "catalog" ? "" : " (\(c.baseURLSource))")
             rows.append([
                 c.id + (c.isLocal ? " [local]" : ""), c.kind.rawValue, key, url, status,
-                c.latencyMs.map { "\($0) ms" } ?? "-", String(c.modelCount),
+                c.latencyMs.map { "\($0) ms" } ?? "-",
+                String(c.modelCount) + (c.notOffered.isEmpty ? "" : " (\(c.notOffered.count) not offered)"),
             ])
         }
         let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
         var lines = rows.map { row in
             row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ")
+        }
+        let lists = report.providers.filter { !$0.notOffered.isEmpty || !$0.notInCatalog.isEmpty }
+        if !lists.isEmpty { lines.append("") }
+        for c in lists {
+            if !c.notOffered.isEmpty {
+                lines.append("\(c.id): not offered by the provider (not planned onto): \(c.notOffered.joined(separator: ", "))")
+            }
+            if !c.notInCatalog.isEmpty {
+                let shown = c.notInCatalog.prefix(8).joined(separator: ", ")
+                lines.append(
+                    "\(c.id): listed but not in the catalog (usable with --model \(c.id)/NAME): \(shown)"
+                        + (c.notInCatalog.count > 8 ? " and \(c.notInCatalog.count - 8) more" : ""))
+            }
         }
         let advice = report.providers.filter { !$0.canServe && $0.advice != nil }
         if !advice.isEmpty {

@@ -31,7 +31,7 @@ public enum FailureClassifier {
         let errorClass = classify(status: status, info: info)
         let text = info.summary.isEmpty ? (HTTPResponseStatus(statusCode: status).reasonPhrase) : info.summary
         return ModelFailure(
-            errorClass, sanitize("\(format.rawValue) \(provider): \(text)"), httpStatus: status,
+            errorClass, sanitize("\(provider): \(text)"), httpStatus: status,
             retryAfterMs: errorClass == .rateLimit || errorClass == .quotaExhausted || errorClass == .overloaded
                 ? retryAfter : nil,
             provider: provider)
@@ -52,8 +52,13 @@ public enum FailureClassifier {
             return .overloaded
         case 500...599:
             return text.contains("overloaded") ? .overloaded : .serverError
+        case 404:
+            // A model the provider does not know. A 404 that names no model is a wrong address.
+            if isModelNotFound(info, text) || text.contains("model") { return .modelNotFound }
+            return .badRequest
         case 400...499:
             if isContextTooLong(text) { return .contextTooLong }
+            if isModelNotFound(info, text) { return .modelNotFound }
             if info.type.lowercased() == "authentication_error" || info.type.lowercased() == "permission_error" {
                 return .auth
             }
@@ -62,6 +67,19 @@ public enum FailureClassifier {
         default:
             return .unknown
         }
+    }
+
+    /// The error codes and phrases for an unknown model: OpenAI-compatible `model_not_found` (OpenAI,
+    /// Groq, Together, OpenRouter), Anthropic `not_found_error` naming the model, Gemini `NOT_FOUND`,
+    /// Ollama's "model 'x' not found", Mistral's "Invalid model".
+    static func isModelNotFound(_ info: ErrorInfo, _ lowered: String) -> Bool {
+        let code = info.code.lowercased()
+        if code == "model_not_found" || code == "invalid_model" { return true }
+        let names = lowered.contains("model")
+        if info.type.lowercased() == "not_found_error" && names { return true }
+        if info.status == "NOT_FOUND" && names { return true }
+        return lowered.contains("model_not_found") || lowered.contains("invalid model") || lowered.contains("unknown model")
+            || (names && (lowered.contains("does not exist") || lowered.contains("not found")))
     }
 
     /// Phrases the providers use for a prompt that does not fit the window.
@@ -89,7 +107,7 @@ public enum FailureClassifier {
         let info = ErrorInfo(json: payload, rawBody: "")
         let text = info.summary.isEmpty ? "error event in the stream" : info.summary
         return ModelFailure(
-            .streamError, sanitize("\(format.rawValue) \(provider): error in stream: \(text)"), httpStatus: 200,
+            .streamError, sanitize("\(provider): error in stream: \(text)"), httpStatus: 200,
             retryAfterMs: info.retryDelayMs, provider: provider)
     }
 
@@ -106,7 +124,7 @@ public enum FailureClassifier {
     /// The stream ended without its terminal event.
     public static func truncated(_ detail: String, format: ProviderKind, provider: String) -> ModelFailure {
         ModelFailure(
-            .truncated, sanitize("\(format.rawValue) \(provider): stream ended without its terminal event (\(detail))"),
+            .truncated, sanitize("\(provider): stream ended without its terminal event (\(detail))"),
             httpStatus: 200, provider: provider)
     }
 
@@ -114,7 +132,7 @@ public enum FailureClassifier {
     public static func malformed(_ detail: String, sample: String, format: ProviderKind, provider: String) -> ModelFailure {
         let excerpt = sample.count > 120 ? String(sample.prefix(120)) + "…" : sample
         return ModelFailure(
-            .malformed, sanitize("\(format.rawValue) \(provider): \(detail): \(excerpt)"), httpStatus: 200,
+            .malformed, sanitize("\(provider): \(detail): \(excerpt)"), httpStatus: 200,
             provider: provider)
     }
 
@@ -164,6 +182,18 @@ public enum FailureClassifier {
                 }
             }
         }
+        if let e = error as? ChannelError {
+            switch e {
+            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed, .inputClosed:
+                // A pooled connection the server had already closed, reused: a reset, retryable as such.
+                return ModelFailure(
+                    .connectionReset, "\(provider): the connection was closed under the request (\(e))", provider: provider)
+            case .connectTimeout:
+                return ModelFailure(.timeout, "\(provider): could not connect in time (\(e))", provider: provider)
+            default:
+                break
+            }
+        }
         if let e = error as? HTTPParserError {
             if e == .invalidEOFState {
                 return ModelFailure(.connectionReset, "\(provider): connection closed mid-response", provider: provider)
@@ -186,14 +216,28 @@ public enum FailureClassifier {
                 break
             }
         }
+        if isTLSError(error) {
+            // The handshake failed (wrong port, a plain-HTTP server, a certificate refused): the
+            // request never reached the provider.
+            return ModelFailure(
+                .connectionRefused, sanitize("\(provider): TLS handshake failed (\(error))"), provider: provider)
+        }
         let text = String(describing: error).lowercased()
-        if text.contains("connection refused") || text.contains("dns") || text.contains("resolve") {
+        if text.contains("connection refused") || text.contains("dns") || text.contains("resolve")
+            || String(reflecting: type(of: error)).hasSuffix("SocketAddressError")
+        {
             return ModelFailure(.connectionRefused, sanitize("\(provider): could not connect (\(error))"), provider: provider)
         }
         if text.contains("reset by peer") || text.contains("broken pipe") {
             return ModelFailure(.connectionReset, sanitize("\(provider): connection reset (\(error))"), provider: provider)
         }
         return ModelFailure(.unknown, sanitize("\(provider): \(error)"), provider: provider)
+    }
+
+    /// NIOSSL's errors (module not imported here: matched by type name) and BoringSSL's.
+    static func isTLSError(_ error: any Error) -> Bool {
+        let type = String(reflecting: Swift.type(of: error))
+        return type.hasPrefix("NIOSSL.") || type.contains("BoringSSL") || type.hasSuffix("NIOTLSUnwrappingError")
     }
 
     /// Looks through an error and the errors it wraps (NIO's connection errors hold a list of

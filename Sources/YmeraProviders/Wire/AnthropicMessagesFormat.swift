@@ -63,7 +63,7 @@ public struct AnthropicMessagesFormat: WireFormat {
             })
         }
         if !system.isEmpty { body["system"] = .string(system) }
-        if let t = request.temperature { body["temperature"] = .double(min(1, max(0, t))) }
+        if let t = request.temperature, request.model.fixedTemperature != true { body["temperature"] = .double(min(1, max(0, t))) }
         var headers = jsonHeaders(request.provider.headers)
         headers.append(("anthropic-version", Self.apiVersion))
         if request.stream { headers.append(("accept", "text/event-stream")) }
@@ -91,7 +91,7 @@ public struct AnthropicMessagesFormat: WireFormat {
         var h = jsonHeaders(headers)
         h.append(("anthropic-version", Self.apiVersion))
         if let apiKey { h.append(("x-api-key", apiKey)) }
-        return PreparedRequest(method: "GET", url: baseURL + "/models?limit=1", headers: h, body: nil)
+        return PreparedRequest(method: "GET", url: baseURL + "/models?limit=1000", headers: h, body: nil)
     }
 
     public func makeInterpreter(provider: String) -> any StreamInterpreter { Interpreter(provider: provider) }

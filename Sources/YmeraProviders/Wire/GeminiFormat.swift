@@ -49,7 +49,7 @@ public struct GeminiFormat: WireFormat {
             }
         }
         var generation: [String: JSONValue] = ["maxOutputTokens": .int(request.maxTokens)]
-        if let t = request.temperature { generation["temperature"] = .double(t) }
+        if let t = request.temperature, request.model.fixedTemperature != true { generation["temperature"] = .double(t) }
         var body: [String: JSONValue] = [
             "contents": .array(contents.map { .object(["role": .string($0.role), "parts": .array($0.parts)]) }),
             "generationConfig": .object(generation),
@@ -78,7 +78,7 @@ public struct GeminiFormat: WireFormat {
     public func probe(baseURL: String, apiKey: String?, headers: [String: String]) -> PreparedRequest {
         var h = jsonHeaders(headers)
         if let apiKey { h.append(("x-goog-api-key", apiKey)) }
-        return PreparedRequest(method: "GET", url: baseURL + "/models?pageSize=1", headers: h, body: nil)
+        return PreparedRequest(method: "GET", url: baseURL + "/models?pageSize=1000", headers: h, body: nil)
     }
 
     public func makeInterpreter(provider: String) -> any StreamInterpreter { Interpreter(provider: provider) }

@@ -18,7 +18,7 @@ public struct OpenAIChatFormat: WireFormat {
         ]
         // OpenAI's own API refuses `max_tokens` for its reasoning models; everyone else expects it.
         body[request.provider.id == "openai" ? "max_completion_tokens" : "max_tokens"] = .int(request.maxTokens)
-        if let t = request.temperature { body["temperature"] = .double(t) }
+        if let t = request.temperature, request.model.fixedTemperature != true { body["temperature"] = .double(t) }
         if !request.tools.isEmpty {
             body["tools"] = .array(request.tools.map { t in
                 .object([

@@ -184,7 +184,8 @@ public enum RunView {
             x = c.text(col(tok == 0 ? "—" : Fmt.tokens(tok), 7, left: true), x: x, y: y, t[.normal], clip: inner)
             let thr = st.plan?.qualityThreshold ?? 0.7
             x = c.text(col(Fmt.score(s.quality?.score), 6, left: true), x: x, y: y, t[StateLook.score(s.quality?.score, threshold: thr)], clip: inner)
-            if showState { c.text("  " + word, x: x, y: y, t[role], clip: inner) }
+            // A done step whose answer stopped at the output limit says so instead of plain "done".
+            if showState { c.text("  " + (s.truncated && s.status == .done ? "truncated" : word), x: x, y: y, s.truncated ? t[.retrying] : t[role], clip: inner) }
             let rowRect = Rect(x: inner.x, y: y, width: inner.width, height: 1)
             if i == sel {
                 let focused = e.focus == .pipeline

@@ -30,7 +30,8 @@ struct DoctorCommand: AsyncParsableCommand {
         let context: AppContext
         do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
         let code = await Self.run(
-            catalog: context.catalog, environment: context.environment, timeout: .milliseconds(timeoutMs), json: json)
+            catalog: context.catalog, environment: context.environment, timeout: .milliseconds(timeoutMs), json: json,
+            modelLists: (context.offers, context.dataDirectory))
         if !json && !context.loaded.mcpServers.isEmpty { print(await Self.checkMCP(context.loaded.mcpServers)) }
         if !json {
             let data = context.dataDirectory.path
@@ -61,13 +62,21 @@ struct DoctorCommand: AsyncParsableCommand {
     }
 
     /// Runs the checks and prints the report; returns the exit code.
+    /// With `modelLists`, the providers' lists the probes brought back are saved as `ymera models`'
+    /// cache (the same check as `ymera models --refresh`).
     static func run(
-        catalog: Catalog, environment: [String: String], timeout: Duration, json: Bool
+        catalog: Catalog, environment: [String: String], timeout: Duration, json: Bool,
+        modelLists: (cache: ModelListCache, directory: URL)? = nil
     ) async -> Int32 {
         let http = HTTPModelClients.makeHTTPClient(
             timeouts: ProviderTimeouts(connect: timeout, firstByte: timeout, idle: timeout, total: timeout))
         let report = await ProviderDoctor(httpClient: http, environment: environment, timeout: timeout).run(catalog: catalog)
         try? await http.shutdown()
+        if let (old, directory) = modelLists, !report.modelLists.isEmpty {
+            var cache = old
+            cache.merge(report.modelLists)
+            try? cache.save(directory: directory)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

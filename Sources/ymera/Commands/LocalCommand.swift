@@ -6,9 +6,9 @@ import YmeraLocal
 struct LocalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "local",
-        abstract: "Run a real small model on this machine, offline (llama.cpp's server with SmolLM2-135M-Instruct).",
+        abstract: "Run two real small models on this machine, offline (llama.cpp's server with SmolLM2-135M-Instruct and Gemma 3 270M).",
         discussion: """
-            `install` puts the llama.cpp runtime (the xllamacpp wheel) into a virtual environment under YMERA's data directory, and the model file (sha256 checked) beside it. It needs Python 3.10+ with venv, the system library libgomp1, and access to PyPI once. `start` serves the model on a free 127.0.0.1 port with one thread; runs then use it as the `local` provider, at no cost. `start --install` does both on first use.
+            `install` puts the llama.cpp runtime (the xllamacpp wheel) into a virtual environment under YMERA's data directory, and the model files (sha256 checked) beside it. It needs Python 3.10+ with venv, the system library libgomp1, and access to PyPI once. `start` serves each model on its own free 127.0.0.1 port with one thread; runs then use them as the `local` and `local-gemma` providers, at no cost, and spread their phases over the two. `start --install` does both on first use. `--model smollm2` or `--model gemma` picks one.
 
             Data directory: --data-dir, else $YMERA_HOME, else $XDG_DATA_HOME/ymera, else ~/.local/share/ymera.
             """,
@@ -21,31 +21,53 @@ struct LocalCommand: AsyncParsableCommand {
         @Flag(name: .customLong("json"), help: "Print the result as JSON on standard output.")
         var json = false
 
-        var runtime: LocalRuntime { LocalRuntime(dataDirectory: dataDir) }
+        @Option(help: "Which local model: smollm2, gemma or all (default: all).")
+        var model: String = "all"
+
+        func validate() throws {
+            guard model == "all" || LocalModelSpec.named(model) != nil else {
+                throw ValidationError("unknown --model '\(model)': use smollm2, gemma or all")
+            }
+        }
+
+        /// The chosen models' runtimes, in install order.
+        var runtimes: [LocalRuntime] {
+            let specs = model == "all" ? LocalModelSpec.all : LocalModelSpec.named(model).map { [$0] } ?? []
+            return specs.map { LocalRuntime(dataDirectory: dataDir, spec: $0) }
+        }
+
+        var runtime: LocalRuntime { runtimes.first ?? LocalRuntime(dataDirectory: dataDir) }
     }
 
     struct Install: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Install the llama.cpp runtime and the model (about 110 MB from PyPI); safe to run again.")
+            abstract: "Install the llama.cpp runtime and the model (about 350 MB from PyPI for both models); safe to run again.")
 
         @OptionGroup var common: Common
 
         func run() async throws {
-            let runtime = common.runtime
             let quiet = common.json
-            let report = try await LocalCommand.reporting {
-                try await runtime.install { LocalCommand.showProgress($0, quiet: quiet) }
+            var reports: [InstallReport] = []
+            for runtime in common.runtimes {
+                if !quiet { LocalCommand.err("== \(runtime.spec.displayName)") }
+                reports.append(try await LocalCommand.reporting {
+                    try await runtime.install { LocalCommand.showProgress($0, quiet: quiet) }
+                })
             }
             if common.json {
-                try LocalCommand.printJSON(report)
+                try LocalCommand.printJSON(reports)
                 return
             }
-            var parts = ["total \(LocalCommand.seconds(report.totalSeconds))"]
-            if let s = report.runtimeInstallSeconds { parts.append("runtime \(LocalCommand.seconds(s))") }
-            if let s = report.modelDownloadSeconds { parts.append("model download \(LocalCommand.seconds(s))") }
-            print(report.alreadyInstalled ? "Already installed" : "Installed", "(\(parts.joined(separator: ", "))).")
-            print("Model:   \(report.modelPath)")
-            print("Runtime: xllamacpp \(report.runtimeVersion) in \(runtime.layout.venv)")
+            for (runtime, report) in zip(common.runtimes, reports) {
+                var parts = ["total \(LocalCommand.seconds(report.totalSeconds))"]
+                if let s = report.runtimeInstallSeconds { parts.append("runtime \(LocalCommand.seconds(s))") }
+                if let s = report.modelDownloadSeconds { parts.append("model download \(LocalCommand.seconds(s))") }
+                print(
+                    "\(runtime.spec.modelID):", report.alreadyInstalled ? "already installed" : "installed",
+                    "(\(parts.joined(separator: ", "))).")
+                print("  Model:   \(report.modelPath)")
+            }
+            print("Runtime: xllamacpp \(reports.last?.runtimeVersion ?? "?") in \(common.runtime.layout.venv)")
             print("Next:    ymera local start")
         }
     }
@@ -75,26 +97,30 @@ struct LocalCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let runtime = common.runtime
             let options = LocalServerOptions(threads: threads, contextSize: ctx, startTimeout: .seconds(timeout))
             let quiet = common.json
-            let result = try await LocalCommand.reporting {
-                install
-                    ? try await runtime.ensureServing(options: options) { LocalCommand.showProgress($0, quiet: quiet) }
-                    : try await runtime.start(options: options)
+            var states: [LocalServerState] = []
+            for runtime in common.runtimes {
+                let result = try await LocalCommand.reporting {
+                    install
+                        ? try await runtime.ensureServing(options: options) { LocalCommand.showProgress($0, quiet: quiet) }
+                        : try await runtime.start(options: options)
+                }
+                let s = result.state
+                states.append(s)
+                if common.json { continue }
+                if result.alreadyRunning {
+                    print("Already running: \(s.modelID) at \(s.baseURL) (pid \(s.pid), started \(s.startedAt)).")
+                } else {
+                    let took = s.startupSeconds.map { " in \(LocalCommand.seconds($0))" } ?? ""
+                    print("Started \(s.modelID) at \(s.baseURL) (pid \(s.pid), \(s.threads) thread(s), context \(s.contextSize))\(took).")
+                }
             }
-            let s = result.state
             if common.json {
-                try LocalCommand.printJSON(s)
+                try LocalCommand.printJSON(states)
                 return
             }
-            if result.alreadyRunning {
-                print("Already running: \(s.modelID) at \(s.baseURL) (pid \(s.pid), started \(s.startedAt)).")
-            } else {
-                let took = s.startupSeconds.map { " in \(LocalCommand.seconds($0))" } ?? ""
-                print("Started \(s.modelID) at \(s.baseURL) (pid \(s.pid), \(s.threads) thread(s), context \(s.contextSize))\(took).")
-            }
-            print("Stop it with: ymera local stop")
+            print("Stop with: ymera local stop")
         }
     }
 
@@ -108,19 +134,20 @@ struct LocalCommand: AsyncParsableCommand {
         var timeout: Int = 10
 
         func run() async throws {
-            let runtime = common.runtime
             let wait = max(1, min(timeout, 120))
-            let result = try await LocalCommand.reporting { try await runtime.stop(timeout: .seconds(wait)) }
-            if common.json {
-                try LocalCommand.printJSON(result)
-                return
+            var results: [StopResult] = []
+            for runtime in common.runtimes {
+                let result = try await LocalCommand.reporting { try await runtime.stop(timeout: .seconds(wait)) }
+                results.append(result)
+                if common.json { continue }
+                if result.wasRunning, let pid = result.pid {
+                    print("Stopped \(runtime.spec.modelID) (pid \(pid)) in \(LocalCommand.seconds(result.seconds))\(result.forced ? ", forced" : "").")
+                } else {
+                    print("\(runtime.spec.modelID): not running.")
+                }
+                for note in result.notes where note != "not running" { print("  note: \(note)") }
             }
-            if result.wasRunning, let pid = result.pid {
-                print("Stopped the local server (pid \(pid)) in \(LocalCommand.seconds(result.seconds))\(result.forced ? ", forced" : "").")
-            } else {
-                print("The local server is not running.")
-            }
-            for note in result.notes where note != "not running" { print("  note: \(note)") }
+            if common.json { try LocalCommand.printJSON(results) }
         }
     }
 
@@ -131,11 +158,19 @@ struct LocalCommand: AsyncParsableCommand {
         @OptionGroup var common: Common
 
         func run() async throws {
-            let s = await common.runtime.status()
+            var all: [LocalStatus] = []
+            for runtime in common.runtimes { all.append(await runtime.status()) }
             if common.json {
-                try LocalCommand.printJSON(s)
+                try LocalCommand.printJSON(all)
                 return
             }
+            for (i, s) in all.enumerated() {
+                if i > 0 { print("") }
+                show(s)
+            }
+        }
+
+        func show(_ s: LocalStatus) {
             print("Local model  \(s.model)  [LOCAL MODEL — llama.cpp, free]")
             print("Data         \(s.dataDirectory)")
             if s.installed {

@@ -63,7 +63,9 @@ struct RunCommand: AsyncParsableCommand {
         defer { interrupt.stop() }
 
         let progress = Progress()
+        var notFound: [ModelID] = []
         for await event in handle.events {
+            if case .attemptFailed(let p) = event.kind, p.errorClass == .modelNotFound { notFound.append(p.model) }
             if json {
                 Output.jsonLine(event)
             } else {
@@ -72,6 +74,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let final = await handle.finalState()
         do { try sink.finish() } catch { Output.err("warning: the journal could not record the end of the run: \(error)") }
+        ModelsCommand.rememberNotFound(notFound, context: context)
         let summary = final.summary
         if json {
             Output.jsonLine(summary)
@@ -108,7 +111,8 @@ struct Progress {
         func line(_ s: String) { Output.err("\(Output.pad(t, 7)) \(Output.clean(s))") }
         switch e.kind {
         case .stepStarted(let p):
-            line("▶ \(p.step) on \(p.model)" + (p.attempt > 1 ? " (attempt \(p.attempt), \(p.purpose.rawValue))" : ""))
+            line("▶ \(p.step) on \(p.model)" + (p.attempt > 1 ? " (attempt \(p.attempt), \(p.purpose.rawValue))" : "")
+                + (p.purpose == .continuation ? " — the answer hit the output limit; asking it to go on" : ""))
         case .attemptFailed(let p):
             line("✗ \(p.step) on \(p.model): \(p.errorClass.rawValue) — \(p.message)")
         case .retryScheduled(let p):
@@ -143,7 +147,8 @@ struct Progress {
             let kids = (s?.children ?? []).compactMap { state.steps[$0] }
             let tokens = (s?.usage.totalTokens ?? 0) + kids.reduce(0) { $0 + $1.usage.totalTokens }
             let cost = kids.reduce(s?.cost ?? .zero) { $0 + $1.cost }
-            line("✓ \(p.step) on \(p.model)  \(Output.ms(s?.durationMs))  \(tokens) tok  \(cost.display)")
+            line("✓ \(p.step) on \(p.model)  \(Output.ms(s?.durationMs))  \(tokens) tok  \(cost.display)"
+                + (p.finishReason == .length ? "  TRUNCATED (stopped at the output-token limit)" : ""))
         case .stepFailed(let p):
             line("✗ \(p.step) failed: \(p.reason)")
         case .stepSkipped(let p):
@@ -163,7 +168,7 @@ struct Progress {
         var out = "\n\(s.status.rawValue.uppercased())  run \(s.runID)  [\(s.serving?.badge ?? "")]\n"
         out += "  \(Output.pad("phase", 12)) \(Output.pad("model", 34)) \(Output.pad("status", 8)) att  score  tokens  cost\n"
         for p in s.phases {
-            out += "  \(Output.pad(p.name, 12)) \(Output.pad(p.model.rawValue, 34)) \(Output.pad(p.status.rawValue, 8)) \(Output.pad(String(p.attempts), 4)) \(Output.pad(p.score.map { String(format: "%.2f", $0) } ?? "-", 6)) \(Output.pad(String(p.tokens), 7)) \(p.cost.display)\n"
+            out += "  \(Output.pad(p.name, 12)) \(Output.pad(p.model.rawValue, 34)) \(Output.pad(p.status.rawValue, 8)) \(Output.pad(String(p.attempts), 4)) \(Output.pad(p.score.map { String(format: "%.2f", $0) } ?? "-", 6)) \(Output.pad(String(p.tokens), 7)) \(p.cost.display)\(p.truncated == true ? "  TRUNCATED" : "")\n"
         }
         out += "  retries \(s.retries), fallbacks \(s.fallbacks), breaker trips \(s.breakerTrips), refinements \(s.refinements)"
         if let calls = s.toolCalls { out += ", tool calls \(calls)" + ((s.toolFailures ?? 0) > 0 ? " (\(s.toolFailures!) failed)" : "") }

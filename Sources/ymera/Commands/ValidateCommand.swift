@@ -96,6 +96,7 @@ struct ValidateCommand: AsyncParsableCommand {
         switch context.availability(of: model) {
         case .missingKey(let env): throw CLIError.input("judge \(model.id) needs \(env) to be set")
         case .localDown: throw CLIError.input("judge \(model.id) is a local model that is not running (`ymera local start`)")
+        case .notOffered: throw CLIError.input("judge \(model.id) is not offered by its provider (`ymera models --refresh`)")
         case .ready, .simulated: break
         }
         let client = Wiring(context: context).client(clock: SystemClock(), faults: .init())

@@ -80,7 +80,11 @@ struct Wiring {
         var clients: [ProviderKind: any ModelClient] = [
             .simulated: SimulatedProvider(clock: clock, faults: faults, timeScale: timeScale)
         ]
-        for (kind, client) in HTTPWiring.clients(environment: context.environment) { clients[kind] = client }
+        for (kind, client) in HTTPWiring.clients(
+            environment: context.environment, timeouts: .withStall(seconds: context.loaded.stallTimeoutSeconds))
+        {
+            clients[kind] = client
+        }
         return ClientRouter(clients: clients)
     }
 }
@@ -95,7 +99,7 @@ enum ValidatorKind: String, CaseIterable, Sendable {
 
 /// HTTP clients for the real wire formats, on one process-wide HTTP client.
 enum HTTPWiring {
-    static func clients(environment: [String: String]) -> [ProviderKind: any ModelClient] {
-        HTTPModelClients.clients(httpClient: HTTPModelClients.shared, environment: environment)
+    static func clients(environment: [String: String], timeouts: ProviderTimeouts = .default) -> [ProviderKind: any ModelClient] {
+        HTTPModelClients.clients(httpClient: HTTPModelClients.shared, environment: environment, timeouts: timeouts)
     }
 }
