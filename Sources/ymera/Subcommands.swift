@@ -17,6 +17,7 @@ extension Ymera {
         DiffCommand.self,
         ValidateCommand.self,
         LocalCommand.self,
+        ToolsCommand.self,
         DoctorCommand.self,
         MCPCommand.self,
     ]

@@ -179,10 +179,16 @@ import YmeraCore
         }
     }
 
-    @Test func noTestsMeansNotRunNotPassed() async {
+    @Test func codeWithoutTestsIsRunButNotCountedAsPassed() async {
+        guard Fixture.has("python3") else { return }
         let r = await Fixture.analyze("def f():\n    return 1\n", as: "f.py", options: .init())
         let tests = r.report.dimensions.first { $0.name == "tests" }
-        #expect(tests?.score == nil)
-        #expect(tests?.detail.contains("no tests") == true)
+        #expect(tests?.score == 0.25)
+        #expect(tests?.detail.contains("imported 1 of 1 module") == true)
+        #expect(tests?.detail.contains("unverified") == true)
+        // An exception at import is a failed test, not "no tests".
+        let bad = await Fixture.analyze("def f():\n    return 1\n\nassert f() == 2\n", as: "f.py", options: .init())
+        #expect(bad.code?.tests?.status == .failed)
+        #expect(bad.report.dimensions.first { $0.name == "tests" }?.score == 0)
     }
 }

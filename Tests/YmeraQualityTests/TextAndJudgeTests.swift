@@ -24,7 +24,7 @@ import YmeraCore
         let out = "# API\n\nThe API uses JWT authentication for every route.\nRate limiting is applied per user.\n"
         let checks = TextScores.checkRequirements(["JWT authentication", "rate limiting", "Docker deployment"], output: out)
         #expect(checks.map(\.passed) == [true, true, false])
-        #expect(checks[0].evidence.hasPrefix("line 3:"))
+        #expect(checks[0].evidence.hasPrefix("line 3 (text):"))
         #expect(checks[2].evidence.contains("missing terms"))
         let c = TextScores.completeness(checks)
         #expect(abs((c.score ?? 0) - 2.0 / 3.0) < 1e-9)
@@ -45,12 +45,15 @@ import YmeraCore
     @Test func textAnswerGetsTextDimensionsWithStatedWeights() async {
         let v = RealValidator()
         let r = await v.analyze(
-            Fixture.input("PgBouncer pools PostgreSQL connections, which reduces connection latency.", task: task,
+            Fixture.input("PgBouncer pools PostgreSQL connections: clients reuse open server connections, so the TCP handshake and authentication are skipped, which reduces connection latency.", task: task,
                           phase: .research, type: .research, requirements: ["PgBouncer"]))
         #expect(r.kind == .text)
-        let names = r.report.dimensions.map(\.name)
-        #expect(names == ["relevance", "completeness", "coherence"])
-        #expect(r.report.dimensions.allSatisfy { $0.weight > 0 && !$0.detail.isEmpty })
+        let weighted = r.report.dimensions.filter { $0.weight > 0 }
+        #expect(weighted.map(\.name) == ["relevance", "completeness", "coherence"])
+        #expect(r.report.dimensions.allSatisfy { !$0.detail.isEmpty })
+        // Said, not hidden: no judge, and how much of the weight rests on checks that ran.
+        #expect(r.report.dimensions.contains { $0.name == "judge" && $0.weight == 0 && $0.detail.contains("heuristics only") })
+        #expect(r.report.dimensions.contains { $0.name == "evidence" && $0.detail.hasPrefix("100% of the weight") })
         #expect(r.report.findings.contains { $0.rule == "requirement-met" })
         #expect(r.report.passed)
     }
@@ -154,12 +157,26 @@ import YmeraCore
         #expect(r.report.dimensions.first { $0.name == "judge" }?.score == nil)
     }
 
-    @Test func judgeOnlyScoresInReviewAndValidation() async {
+    @Test func judgeScoresTextInEveryPhaseButNeverItsOwnModel() async {
         let v = RealValidator(judge: ScriptedClient.judge([Self.good]))
         var i = input
         i.phase = .research
-        let r = await v.analyze(i)
+        let r = await v.analyze(i, kind: .text)
+        #expect(r.judge != nil)
+        #expect(r.report.dimensions.contains { $0.name == "judge" && $0.score != nil })
+        // The judge's own output: no judge at all, and the report says so.
+        i.judgedModel = ScriptedClient.model.id
+        let own = await v.analyze(i, kind: .text)
+        #expect(own.judge == nil)
+        #expect(own.report.dimensions.contains { $0.name == "judge" && $0.weight == 0 && $0.detail.contains("the only judge model is the one being judged") })
+    }
+
+    @Test func codeInGenerationIsJudgedByRunningItNotByAJudge() async {
+        let v = RealValidator(options: .init(runTests: false), judge: ScriptedClient.judge([Self.good]))
+        var i = input
+        i.phase = .generation
+        let r = await v.analyze(i, kind: .code)
         #expect(r.judge == nil)
-        #expect(!r.report.dimensions.contains { $0.name == "judge" })
+        #expect(r.report.dimensions.contains { $0.name == "judge" && $0.weight == 0 })
     }
 }

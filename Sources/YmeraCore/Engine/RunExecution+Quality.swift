@@ -11,7 +11,7 @@ extension RunExecution {
         let plan = m.withLock { $0.plan }
         let report = await engine.validator.evaluate(ValidationInput(
             task: plan.task, intent: plan.intent, stepID: stepID, phase: step.phase, output: output,
-            requirements: requirements(for: stepID), threshold: plan.qualityThreshold, files: files))
+            requirements: requirements(for: stepID), threshold: plan.qualityThreshold, files: files, judgedModel: model))
         // A judge's calls cost money like any attempt: billed to the step it scored.
         for spend in report.spend ?? [] where spend.usage.totalTokens > 0 {
             let cost = (try? engine.catalog.model(spend.model))?.cost(of: spend.usage) ?? Cost(unpricedTokens: spend.usage.totalTokens)

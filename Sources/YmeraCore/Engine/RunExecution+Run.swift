@@ -78,8 +78,8 @@ extension RunExecution {
         } else {
             let failed = plan.steps.filter { final.steps[$0.id]?.status == .failed }
             if failed.isEmpty && plan.steps.allSatisfy({ final.steps[$0.id]?.status == .done }) {
-                let s = final.score
-                emit(.runFinished(.init(reason: s.map { "mean score \($0.rounded(places: 2))" })))
+                let verdict = QualityVerdict.of(final, order: plan.steps.map(\.id))
+                emit(.runFinished(.init(reason: QualityVerdict.reason(final, verdict), quality: verdict)))
             } else {
                 let f = failed.first.flatMap { final.steps[$0.id] }
                 let why = f.map { "\($0.id) failed: \($0.lastError ?? "unknown")" } ?? "steps did not complete"

@@ -23,10 +23,20 @@ public enum AttemptPurpose: String, Codable, Sendable, Hashable {
 /// Run status, as a whole.
 public enum RunStatus: String, Codable, Sendable, Hashable {
     case planned, running, paused, succeeded, failed, cancelled
+    /// Every phase finished, but not every scored output passed the quality gate (exit status 4):
+    /// the run did its work and says plainly that the work fell short.
+    case completedBelowThreshold = "completed_below_threshold"
     /// Cut off (crash, kill) with no terminal event in its journal; can be resumed.
     case interrupted
 
-    public var isTerminal: Bool { self == .succeeded || self == .failed || self == .cancelled }
+    /// How the dashboard and reports name it.
+    public var label: String { self == .completedBelowThreshold ? "completed below threshold" : rawValue }
+    /// For narrow columns (history, run lists).
+    public var shortLabel: String { self == .completedBelowThreshold ? "below thr." : rawValue }
+
+    public var isTerminal: Bool {
+        self == .succeeded || self == .completedBelowThreshold || self == .failed || self == .cancelled
+    }
 }
 
 /// One thing that happened in a run. The ordered events alone rebuild the whole run (`RunState`).
@@ -329,7 +339,13 @@ public struct RunEvent: Sendable, Hashable, Codable {
     }
     public struct RunEnded: Codable, Sendable, Hashable {
         public var reason: String?
-        public init(reason: String? = nil) { self.reason = reason }
+        /// On `run_finished`: the quality verdict over the kept outputs (nil in journals written before
+        /// verdicts existed, and when nothing was scored).
+        public var quality: QualityVerdict?
+        public init(reason: String? = nil, quality: QualityVerdict? = nil) {
+            self.reason = reason
+            self.quality = quality
+        }
     }
     public struct RunResumed: Codable, Sendable, Hashable {
         /// Steps done before the interruption, kept with their outputs and costs.

@@ -39,6 +39,9 @@ public struct StepState: Sendable, Hashable, Identifiable {
     public var output: String = ""
     /// The output before a refinement attempt, kept in case the refinement scores worse.
     public var previousOutput: String?
+    /// During a quality gate with refinements: the best-scored report so far (the engine keeps the
+    /// best-scored output, so at `step_done` this is the kept output's score).
+    public var gateBest: QualityReport?
     public var splices: [Splice] = []
     public var children: [String] = []
     public var lastError: String?
@@ -133,6 +136,9 @@ public struct RunState: Sendable {
     public var elapsedMs = 0
     public var lastSeq = 0
     public var endReason: String?
+    /// The quality verdict the run ended with (nil before the end, for runs that failed, and in
+    /// journals written before verdicts existed).
+    public var qualityVerdict: QualityVerdict?
     /// Events applied out of order or for unknown steps (should stay 0; shown when not).
     public var anomalies = 0
     /// The run's workspace: path → latest version, sorted by path.
@@ -290,6 +296,11 @@ public struct RunState: Sendable {
         case .qualityScored(let p):
             guard steps[p.step] != nil else { return unknown(event) }
             steps[p.step]!.quality = p.report
+            if steps[p.step]!.previousOutput != nil, let best = steps[p.step]!.gateBest, best.score > p.report.score {
+                // a refinement scored worse than what the gate holds: that is not the score of the kept output
+            } else {
+                steps[p.step]!.gateBest = p.report
+            }
             let verdict = p.report.passed ? "pass" : "below \(fmt(p.report.threshold))"
             note(event, p.report.passed ? .info : .warn, "\(p.step) scored \(fmt(p.report.score)) on \(p.model) (\(verdict))")
 
@@ -337,7 +348,10 @@ public struct RunState: Sendable {
             if p.keptEarlierOutput == true, let prev = s.previousOutput {
                 s.output = prev  // the refinement scored worse: the earlier output is kept
             }
+            // The score shown is the kept output's (the best of the gate), not the last refinement's.
+            if s.previousOutput != nil, let best = s.gateBest { s.quality = best }
             s.previousOutput = nil
+            s.gateBest = nil
             s.lastError = nil
             steps[p.step] = s
 
@@ -377,6 +391,8 @@ public struct RunState: Sendable {
                 s.output = ""
                 s.splices = []
                 s.quality = nil
+                s.gateBest = nil
+                s.previousOutput = nil
                 s.finishedMs = nil
                 s.lastError = nil
                 s.chosenCandidate = nil
@@ -426,9 +442,15 @@ public struct RunState: Sendable {
             note(event, .error, "\(p.step): tool \(p.tool) failed (\(p.failure.rawValue)): \(p.message)")
 
         case .runFinished(let p):
-            status = .succeeded
+            qualityVerdict = p.quality
             endReason = p.reason
-            note(event, .info, "run succeeded" + (p.reason.map { ": \($0)" } ?? ""))
+            if p.quality?.passed == false {
+                status = .completedBelowThreshold
+                note(event, .warn, "run completed below the quality threshold" + (p.quality?.shortfall.map { ": \($0)" } ?? ""))
+            } else {
+                status = .succeeded
+                note(event, .info, "run succeeded" + (p.reason.map { ": \($0)" } ?? ""))
+            }
 
         case .runFailed(let p):
             status = .failed

@@ -44,6 +44,11 @@ public struct RunSummary: Codable, Sendable, Hashable {
     /// Tool calls the phases made (MCP), and how many failed (nil when the run made none).
     public var toolCalls: Int? = nil
     public var toolFailures: Int? = nil
+    /// Whether every scored kept output passed the quality gate (nil when the run did not finish or
+    /// nothing was scored); false goes with status `completed_below_threshold`.
+    public var qualityPassed: Bool? = nil
+    /// The scored outputs below the threshold: step, score, threshold (nil when none).
+    public var belowThreshold: [QualityVerdict.PhaseScore]? = nil
 
     public struct FileSummary: Codable, Sendable, Hashable {
         public var path: String
@@ -78,7 +83,9 @@ extension RunState {
             files: files.isEmpty ? nil : files.values.map { RunSummary.FileSummary(path: $0.path, version: $0.version, phase: $0.phase, model: $0.model, bytes: $0.bytes) },
             refusedFiles: refusedFiles.isEmpty ? nil : refusedFiles.map { RefusedFile(name: $0.name, reason: $0.reason) },
             toolCalls: toolCalls == 0 && toolFailures == 0 ? nil : toolCalls,
-            toolFailures: toolCalls == 0 && toolFailures == 0 ? nil : toolFailures)
+            toolFailures: toolCalls == 0 && toolFailures == 0 ? nil : toolFailures,
+            qualityPassed: qualityVerdict?.passed,
+            belowThreshold: qualityVerdict.flatMap { $0.below.isEmpty ? nil : $0.below })
     }
 }
 

@@ -101,12 +101,15 @@ public struct ValidationInput: Sendable {
     /// The run's workspace as it stands (final version of each file) when there is one: a validator
     /// checks these as a project (tests run against the files as written). Empty: only `output`.
     public var files: [WorkspaceFile]
+    /// The model whose output is scored: a judge model must be another one.
+    public var judgedModel: ModelID?
 
     public init(
         task: String, intent: Intent, stepID: String, phase: Phase, output: String, requirements: [String],
-        threshold: Double, files: [WorkspaceFile] = []
+        threshold: Double, files: [WorkspaceFile] = [], judgedModel: ModelID? = nil
     ) {
         self.files = files
+        self.judgedModel = judgedModel
         self.task = task
         self.intent = intent
         self.stepID = stepID

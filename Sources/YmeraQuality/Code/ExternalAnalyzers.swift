@@ -16,7 +16,7 @@ struct ExternalAnalyzers: Sendable {
     /// Bandit (`bandit -f json`): Python security.
     func bandit(_ block: CodeBlock, file: URL, in dir: URL) async -> Outcome<[QualityFinding]> {
         guard let bandit = locator.find("bandit") else { return .absent("bandit not installed") }
-        let r = await runner.run(bandit, ["-f", "json", "-q", file.lastPathComponent], in: dir, limits: .init(timeout: timeout, maxOutputBytes: 2 << 20))
+        let r = await runner.run(bandit, ["-f", "json", "-q", "--ignore-nosec", file.lastPathComponent], in: dir, limits: .init(timeout: timeout, maxOutputBytes: 2 << 20))
         if r.timedOut { return .failed("bandit timed out") }
         if let e = r.launchError { return .failed("bandit could not start: \(e)") }
         struct Out: Decodable {

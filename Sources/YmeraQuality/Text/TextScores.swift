@@ -38,6 +38,8 @@ public enum TextScores {
             s = String(s.dropLast(suffix.count))
             break
         }
+        // parse / parser / parsing, handle / handles / handling: one stem.
+        if s.count > 4 && s.hasSuffix("e") { s = String(s.dropLast()) }
         return String(s.prefix(7))
     }
 
@@ -46,19 +48,25 @@ public enum TextScores {
         public var detail: String
     }
 
-    /// Relevance, BM25-style: each distinct task term is weighted by its rarity in English prose
-    /// (longer terms count more: weight = log2(1 + length)), and scored by BM25's saturating term
-    /// frequency in the answer, capped at 1 (k1 = 1.2, b = 0.75, average length 300 terms: one mention in a
-    /// short answer is full credit, in a long one about half). The score is the weighted share, divided by
-    /// 0.6 and capped at 1: an answer that covers 60% of the task's term weight counts as fully on topic.
-    public static func relevance(task: String, output: String) -> Measure {
+    /// Relevance, BM25-style, over what the answer adds (see `Substance`): text copied from the task,
+    /// requirement lists, "Covers:"/"Requirements:" lines and headings are left out first. Each distinct
+    /// task term is weighted by its length (log2(1 + length)) and scored by BM25's saturating term
+    /// frequency (k1 = 1.2, b = 0.75, average length 300 terms), capped at 1; the weighted share is
+    /// divided by 0.6 and capped at 1 (60% of the task's term weight counts as fully on topic). That
+    /// coverage is then scaled by focus: × (0.6 + 0.4 × share of the added sentences that touch the
+    /// task), so filler around a good answer costs it.
+    public static func relevance(task: String, output: String, requirements: [String] = [], codeKind: Bool = false) -> Measure {
         guard !task.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             return Measure(score: nil, detail: "no task given; not measured")
         }
         let taskTerms = Array(Set(terms(task)))
         guard !taskTerms.isEmpty else { return Measure(score: nil, detail: "task has no content words; not measured") }
-        let outTerms = terms(output)
-        guard !outTerms.isEmpty else { return Measure(score: 0, detail: "the answer is empty") }
+        guard !output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return Measure(score: 0, detail: "the answer is empty") }
+        let sub = Substance(output: output, task: task, requirements: requirements, codeKind: codeKind)
+        let outTerms = sub.units.flatMap(\.termList)
+        guard !outTerms.isEmpty else {
+            return Measure(score: 0, detail: "nothing beyond a restatement: \(sub.ignoredSummary); no content of its own")
+        }
         var tf: [String: Int] = [:]
         for t in outTerms { tf[t, default: 0] += 1 }
         let k1 = 1.2, b = 0.75, avg = 300.0
@@ -70,13 +78,17 @@ public enum TextScores {
             total += w
             let f = Double(tf[t] ?? 0)
             if f == 0 { missing.append(t) }
-            // BM25 saturation, capped at 1: one mention in a short answer is full credit, in a long one less.
             got += w * min(1, f * (k1 + 1) / (f + norm))
         }
         let raw = got / total
-        let score = min(1, raw / 0.6)
+        let coverage = min(1, raw / 0.6)
+        let focus = sub.focus(taskTerms: Set(taskTerms))
+        let score = coverage * (0.6 + 0.4 * (focus ?? 1))
         let found = taskTerms.count - missing.count
-        var detail = String(format: "BM25-style overlap: %d of %d task terms present, weighted %.0f%% (full marks from 60%%)", found, taskTerms.count, raw * 100)
+        var detail = String(
+            format: "evidence: %d of %d task terms in what the answer adds (%@), weighted %.0f%% (full marks from 60%%)",
+            found, taskTerms.count, sub.evidenceSummary, raw * 100)
+        if let focus { detail += String(format: "; focus %.0f%% of added sentences touch the task", focus * 100) }
         if !missing.isEmpty { detail += "; missing: " + missing.prefix(8).joined(separator: ", ") }
         return Measure(score: score, detail: detail)
     }
@@ -94,11 +106,14 @@ public enum TextScores {
     }
 
     /// Each requirement passes when at least 60% of its terms (all of them, for one or two terms) appear
-    /// in the answer; the evidence is the line holding most of them.
-    public static func checkRequirements(_ requirements: [String], output: String) -> [RequirementCheck] {
-        let lines = output.components(separatedBy: "\n")
-        let lineTerms = lines.map { Set(terms($0)) }
-        let all = Set(terms(output))
+    /// in content that addresses it: code (identifiers, tests, code lines — comments and strings do not
+    /// count) or sentences that add something beyond the task's own words. A requirement mentioned only
+    /// in a restatement, a list of requirements or a "Covers:" line is unmet. The evidence is the line
+    /// holding most of its terms.
+    public static func checkRequirements(_ requirements: [String], output: String, task: String = "", codeKind: Bool = false) -> [RequirementCheck] {
+        let sub = Substance(output: output, task: task, requirements: requirements, codeKind: codeKind)
+        let all = Set(sub.units.flatMap(\.termList))
+        let restatedTerms = Set(sub.ignoredLines.flatMap { terms($0.text) })
         return requirements.compactMap { req in
             let rt = Set(terms(req))
             guard !rt.isEmpty else { return nil }
@@ -106,17 +121,20 @@ public enum TextScores {
             let coverage = Double(found.count) / Double(rt.count)
             let needed = rt.count <= 2 ? 1.0 : 0.6
             let passed = coverage + 1e-9 >= needed
-            var best = -1, bestCount = 0
-            for (i, lt) in lineTerms.enumerated() {
-                let c = lt.intersection(rt).count
-                if c > bestCount { best = i; bestCount = c }
+            var best: Substance.Unit?, bestCount = 0
+            for u in sub.units {
+                let c = u.terms.intersection(rt).count
+                if c > bestCount { best = u; bestCount = c }
             }
             var evidence: String
-            if best >= 0 {
-                let text = lines[best].trimmingCharacters(in: .whitespaces)
-                evidence = "line \(best + 1): \"\(text.count > 90 ? String(text.prefix(87)) + "..." : text)\""
+            if let best {
+                let text = best.text.trimmingCharacters(in: .whitespaces)
+                let what = best.isCode ? "code" : "text"
+                evidence = "line \(best.line) (\(what)): \"\(text.count > 90 ? String(text.prefix(87)) + "..." : text)\""
+            } else if !rt.intersection(restatedTerms).isEmpty {
+                evidence = "only restated (task words, a requirement list or a \"Covers:\" line), never addressed"
             } else {
-                evidence = "no line mentions it"
+                evidence = "no line addresses it"
             }
             let missing = rt.subtracting(found)
             if !missing.isEmpty { evidence += "; missing terms: " + missing.sorted().joined(separator: ", ") }
@@ -218,8 +236,13 @@ public enum TextScores {
         if last.hasPrefix("```") || last.hasPrefix("#") || last.hasPrefix("|") || last.hasPrefix("-") || last.hasPrefix("*") { return false }
         if let end = last.last, ".!?:;)]}\"'`>*_…".contains(end) { return false }
         let wordsInLast = last.split(separator: " ").count
-        // A short label-like line ("Done", "Thanks") is not a cut sentence.
-        if wordsInLast < 6 { return false }
+        // A short label-like line ("Done", "Thanks", "See also") is not a cut sentence; three or
+        // more words ending in a lowercase word with no closing punctuation are.
+        if wordsInLast < 3 { return false }
+        if wordsInLast < 6 {
+            let lastWord = last.split(separator: " ").last.map(String.init) ?? ""
+            return lastWord.first?.isLowercase == true && lastWord.allSatisfy(\.isLetter)
+        }
         let lastWord = last.split(separator: " ").last.map { String($0).lowercased() } ?? ""
         let dangling: Set<String> = ["the", "a", "an", "and", "or", "to", "of", "with", "for", "in", "on", "by", "that", "which", "is", "are", "but", "because", "so", "as", "if", "when", "then"]
         return dangling.contains(lastWord) || last.last?.isLetter == true || last.last == ","

@@ -143,7 +143,7 @@ enum RunsListView {
             let done = top.filter { $0.status == .done }.count
             var x = c.text(glyph + " ", x: inner.x, y: y, t[role], clip: inner)
             x = c.text(col(id, 14), x: x, y: y, t[.normal].adding(.bold), clip: inner)
-            x = c.text(col(st.status.rawValue + (e.readOnly ? " (past)" : ""), 12), x: x, y: y, t[role], clip: inner)
+            x = c.text(col(st.status.shortLabel + (e.readOnly ? " (past)" : ""), 12), x: x, y: y, t[role], clip: inner)
             x = c.text(col(st.plan?.strategy.rawValue ?? "—", 14), x: x, y: y, t[.normal], clip: inner)
             x = c.text(col("\(done)/\(top.count)", 8), x: x, y: y, t[.normal], clip: inner)
             x = c.text(col(Fmt.clock(app.displayElapsedMs(e)), 8, left: true), x: x, y: y, t[.normal], clip: inner)
@@ -360,7 +360,7 @@ enum HistoryView {
             let date = dateFormat.string(from: e.startedAt)
             x = c.text(col(narrow ? String(date.dropFirst(5)) : date, dateW) + " ", x: x, y: y, t[.normal], clip: list)
             x = c.text(col(s.runID, 14) + " ", x: x, y: y, t[.normal].adding(.bold), clip: list)
-            x = c.text(col(s.status.rawValue, 11) + " ", x: x, y: y, t[role], clip: list)
+            x = c.text(col(s.status.shortLabel, 11) + " ", x: x, y: y, t[role], clip: list)
             x = c.text(col(s.strategy?.rawValue ?? "—", 10) + " ", x: x, y: y, t[.normal], clip: list)
             x = c.text(col(Fmt.score(s.score), 6, left: true) + " ", x: x, y: y, t[StateLook.score(s.score, threshold: 0.7)], clip: list)
             x = c.text(col(s.cost, 11, left: true) + " ", x: x, y: y, t[.normal], clip: list)

@@ -91,6 +91,7 @@ enum StateLook {
         case .running: return ("▶", .running)
         case .paused: return ("‖", .paused)
         case .succeeded: return ("✓", .done)
+        case .completedBelowThreshold: return ("▽", .retrying)
         case .failed: return ("✗", .failed)
         case .cancelled: return ("⊘", .skipped)
         case .interrupted: return ("!", .retrying)

@@ -101,7 +101,7 @@ public enum RunView {
         x = c.text(" Run ", x: r.x, y: y, t[.headerLabel])
         x = c.text(st.runID, x: x, y: y, t[.header])
         x = c.text("  ", x: x, y: y, t[.header])
-        x = c.text("\(glyph) \(st.status.rawValue)", x: x, y: y, t[role].adding(.bold).merged(bg: t[.header].bg))
+        x = c.text("\(glyph) \(st.status.label)", x: x, y: y, t[role].adding(.bold).merged(bg: t[.header].bg))
         x = c.text("  ", x: x, y: y, t[.header])
         x = c.text(st.plan?.strategy.displayName ?? "—", x: x, y: y, t[.header])
         x = c.text("  Elapsed ", x: x, y: y, t[.headerLabel])

@@ -4,6 +4,7 @@ import YmeraConfig
 import YmeraCore
 import YmeraMCP
 import YmeraProviders
+import YmeraQuality
 
 /// `ymera doctor`: per provider, whether its key is set (never the key itself), the effective base
 /// URL, whether it answers one cheap request, how fast, and what to set when nothing can serve.
@@ -11,7 +12,7 @@ import YmeraProviders
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check each provider: key, base URL, reachability and latency.")
+        abstract: "Check each provider (key, base URL, reachability, latency) and list the quality analyzers found.")
 
     @OptionGroup var common: CommonOptions
 
@@ -31,6 +32,10 @@ struct DoctorCommand: AsyncParsableCommand {
         let code = await Self.run(
             catalog: context.catalog, environment: context.environment, timeout: .milliseconds(timeoutMs), json: json)
         if !json && !context.loaded.mcpServers.isEmpty { print(await Self.checkMCP(context.loaded.mcpServers)) }
+        if !json {
+            let data = context.dataDirectory.path
+            print("\n" + AnalyzerTools.render(AnalyzerTools.locate(dataDirectory: data, environment: context.environment), dataDirectory: data))
+        }
         if code != 0 { throw ExitCode(code) }
     }
 

@@ -63,6 +63,7 @@ struct FilesCommand: AsyncParsableCommand {
             if validate {
                 var options = RealValidator.Options()
                 options.runTests = false
+                options.searchPath = AnalyzerTools.searchPath(dataDirectory: journal.directory.path)
                 let validator = RealValidator(options: options)
                 let task = (try? journal.run(id))?.task ?? ""
                 for f in ws.finalFiles {

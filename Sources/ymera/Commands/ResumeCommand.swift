@@ -60,6 +60,6 @@ struct ResumeCommand: AsyncParsableCommand {
             Output.err(Progress.table(final.summary))
             if let line = workspace.summaryLine(final) { Output.err(Output.clean(line)) }
         }
-        if final.status != .succeeded { throw ExitCode(1) }
+        try RunExit.check(final.status)
     }
 }

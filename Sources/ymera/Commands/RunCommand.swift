@@ -12,8 +12,10 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             With --json, prints one JSON object per line per event; the last line is the summary
             (status, phases, retries, fallbacks, breaker_trips, tokens, cost_usd, duration_ms).
-            Exit status: 0 when the run succeeds, 1 when it fails or is cancelled, 2 for bad input,
-            3 when the plan is refused (over budget, nothing can serve).
+            Exit status: 0 when the run succeeds (every scored phase passed its quality gate), 1 when
+            it fails or is cancelled, 2 for bad input, 3 when the plan is refused (over budget, nothing
+            can serve), 4 when it completed below the quality threshold (status
+            completed_below_threshold; the summary names the phases, their scores and the threshold).
             """)
 
     @OptionGroup var planning: PlanningOptions
@@ -79,7 +81,23 @@ struct RunCommand: AsyncParsableCommand {
             Output.err(Progress.table(summary))
             if let line = workspace.summaryLine(final) { Output.err(Output.clean(line)) }
         }
-        if final.status != .succeeded { throw ExitCode(1) }
+        try RunExit.check(final.status)
+    }
+}
+
+/// The exit status of a finished run: 0 succeeded, 4 completed below the quality threshold, 1 otherwise.
+enum RunExit {
+    static let belowThreshold: Int32 = 4
+    static func code(_ status: RunStatus) -> Int32 {
+        switch status {
+        case .succeeded: 0
+        case .completedBelowThreshold: belowThreshold
+        default: 1
+        }
+    }
+    static func check(_ status: RunStatus) throws {
+        let c = code(status)
+        if c != 0 { throw ExitCode(c) }
     }
 }
 
@@ -153,6 +171,11 @@ struct Progress {
         out += "  tokens \(s.tokens)\(s.tokensEstimated ? " (some estimated)" : ""), cost \(s.cost), \(Output.ms(s.durationMs))"
         if let score = s.score { out += ", score \(String(format: "%.2f", score))" }
         if let r = s.reason, s.status != .succeeded { out += "\n  reason: \(r)" }
+        if s.status == .completedBelowThreshold {
+            out += "\n  quality: below the threshold — " + (s.belowThreshold ?? []).map {
+                String(format: "%@ %.2f < %.2f", $0.step, $0.score, $0.threshold)
+            }.joined(separator: ", ")
+        }
         return out
     }
 }

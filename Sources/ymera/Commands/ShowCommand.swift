@@ -56,6 +56,11 @@ struct ShowCommand: AsyncParsableCommand {
             out += "strategy \(plan.strategy.displayName) · serving \(plan.serving.badge)\n"
         }
         out += "started  \(JournalCLI.localTime(record.startedAt)) · \(JournalCLI.seconds(s.durationMs))\n"
+        if let below = s.belowThreshold, s.status == .completedBelowThreshold {
+            out += "quality  below the threshold: " + below.map {
+                "\(TerminalSanitizer.cell($0.step, limit: 24)) \(JournalCLI.score($0.score)) < \(JournalCLI.score($0.threshold))"
+            }.joined(separator: ", ") + "\n"
+        }
         out += "score    \(JournalCLI.score(s.score)) · tokens \(s.tokens)\(s.tokensEstimated ? " (estimated)" : "") · cost \(s.cost)\n"
         out += "retries \(s.retries) · fallbacks \(s.fallbacks) · breaker trips \(s.breakerTrips) · swaps \(s.swaps) · refinements \(s.refinements)"
         if let calls = s.toolCalls { out += " · tool calls \(calls)" + ((s.toolFailures ?? 0) > 0 ? " (\(s.toolFailures!) failed)" : "") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import YmeraCore
+import YmeraLocal
 import YmeraQuality
 
 /// `ymera validate FILE`: scores any output on its own and prints the breakdown.
@@ -10,13 +11,18 @@ struct ValidateCommand: AsyncParsableCommand {
         abstract: "Score a file: syntax, complexity per function, security findings, tests, text measures.",
         discussion: """
             Code is checked with the installed toolchains (python3, node, swiftc, cc/c++, javac, rustfmt, bash) \
-            and analyzers (bandit, radon, shellcheck, ruff); what cannot be checked here is reported as \
-            "not checked", never as a pass. Tests found in the file run in a sandbox (temp dir, time and \
-            memory limits, no network and a read-only filesystem where the machine allows it).
+            and analyzers (bandit, radon, shellcheck, ruff; YMERA's own from `ymera tools install` first); \
+            what cannot be checked here is reported as "not checked", never as a pass, and its weight counts \
+            0 (it is not handed to the checks that ran; the report says what share of the weight ran). Python \
+            code is run in a sandbox (temp dir, time and memory limits, no network and a read-only filesystem \
+            where the machine allows it): every module imported, its tests run; an exception at import or a \
+            failing test is a failed test; code that runs with no tests earns 0.25 for tests.
+            Relevance and completeness count only what the answer adds: text copied from the task, \
+            requirement lists, "Covers:"-style lines, headings, comments and stub functions earn nothing.
             Weights: code — syntax 0.30, tests 0.20, security 0.20, complexity 0.10, completeness 0.10, \
             coverage 0.05, lint 0.05, relevance 0.05 (judge 0.20); text — completeness 0.35, relevance 0.30, \
-            coherence 0.20 (judge 0.30). A syntax error caps the score at 0.5; failing tests or a \
-            high-severity finding cap it at 0.6.
+            coherence 0.20 (judge 0.30). Caps: a syntax error 0.5; failing tests or a high-severity finding \
+            0.6; no requirement met, or off-topic, 0.5; code that never ran 0.65; only stub functions 0.4.
             Exit status: 0 when the score passes the threshold, 1 when it does not, 2 for bad input \
             (unreadable file, unknown or unavailable judge).
             """)
@@ -61,6 +67,7 @@ struct ValidateCommand: AsyncParsableCommand {
         guard FileManager.default.isReadableFile(atPath: file) else { throw CLIError.input("cannot read \(file)") }
         var options = RealValidator.Options()
         options.runTests = !noTests
+        options.searchPath = AnalyzerTools.searchPath(dataDirectory: YmeraDataDirectory.resolve(option: common.dataDir))
         let validator = RealValidator(options: options, judge: try makeJudge())
         let result = try await validator.analyze(
             fileURL: URL(fileURLWithPath: file), task: task, kind: kind, requirements: requirements, threshold: threshold)

@@ -59,13 +59,20 @@ struct Wiring {
         case .heuristic:
             return HeuristicValidator()
         case .real:
-            let judgeModel = available.filter { $0.has(.review) }.max { ($0.qualityTier, $1.id.rawValue) < ($1.qualityTier, $0.id.rawValue) }
-            guard let m = judgeModel, let provider = context.catalog.provider(for: m) else { return RealValidator() }
-            let judgeClient: any ModelClient =
-                provider.kind == .simulated
-                ? SimulatedProvider(clock: SystemClock(), timeScale: 0)
-                : client(clock: SystemClock(), faults: .init())
-            return RealValidator(judge: ModelJudge(client: judgeClient, model: m, provider: provider))
+            // The two best review-capable models: the second judges the first one's outputs.
+            let ranked = available.filter { $0.has(.review) }.sorted { ($0.qualityTier, $1.id.rawValue) > ($1.qualityTier, $0.id.rawValue) }
+            let judges = ranked.prefix(2).compactMap { m -> ModelJudge? in
+                guard let provider = context.catalog.provider(for: m) else { return nil }
+                let judgeClient: any ModelClient =
+                    provider.kind == .simulated
+                    ? SimulatedProvider(clock: SystemClock(), timeScale: 0)
+                    : client(clock: SystemClock(), faults: .init())
+                return ModelJudge(client: judgeClient, model: m, provider: provider)
+            }
+            var options = RealValidator.Options()
+            options.searchPath = AnalyzerTools.searchPath(dataDirectory: context.dataDirectory.path, environment: context.environment)
+            guard let first = judges.first else { return RealValidator(options: options) }
+            return RealValidator(options: options, judge: first, alternateJudge: judges.dropFirst().first)
         }
     }
 
