@@ -53,8 +53,8 @@ struct PauseResumeTests {
             }
             return events
         }
-        let final = await finished(handle, within: 20)
-        #expect(final != nil, "paused at \(step), resumed: the run did not end within 20 s")
+        let final = await finished(handle, within: 60)
+        #expect(final != nil, "paused at \(step), resumed: the run did not end within 60 s")
         guard let final else {
             handle.cancel()
             return
@@ -101,7 +101,7 @@ struct PauseResumeTests {
             }
         })
         Task { for await _ in handle.events {} }
-        let final = await finished(handle, within: 20)
+        let final = await finished(handle, within: 60)
         #expect(final?.status == .cancelled)
         #expect(final?.endReason == "stop")
     }

@@ -450,7 +450,7 @@ actor MCPService {
         for t in tasks {
             Task {
                 await t.value
-                ended.value.add(1, ordering: .relaxed)
+                _ = ended.value.add(1, ordering: .relaxed)
             }
         }
         let deadline = ContinuousClock.now + .milliseconds(Self.shutdownBoundMs)
