@@ -40,7 +40,13 @@ a,b=k(sys.argv[1]),k(sys.argv[2]); assert a==b, "runs differ"; assert len(a)>50'
 check "the run says it is simulated" grep -q '"serving":"simulated"' "$TMP/a.jsonl"
 
 "$Y" run "$T" --json --seed 7 --simulate-faults 0.3 > "$TMP/f3.jsonl" 2>/dev/null; rc=$?
-check "30% faults: the run still succeeds" test $rc -eq 0
+# With 30% faults a cut-off subtask can leave a file that does not parse: the run then completes
+# below the threshold (exit 4, the phases named) instead of claiming success; either way it completes.
+check "30% faults: the run still completes, and its exit status says how well" python3 -c '
+import json,sys
+s=json.loads(open(sys.argv[1]).readlines()[-1]); rc=int(sys.argv[2])
+assert (s["status"],rc) in (("succeeded",0),("completed_below_threshold",4)), (s["status"],rc)
+assert s["status"]=="succeeded" or s["below_threshold"], s' "$TMP/f3.jsonl" $rc
 check "30% faults: retries and at least one fallback" python3 -c '
 import json,sys
 s=json.loads(open(sys.argv[1]).readlines()[-1]); assert s["retries"]>0 and s["fallbacks"]>=1, (s["retries"],s["fallbacks"])' "$TMP/f3.jsonl"
@@ -50,11 +56,11 @@ check "80% faults: breakers open and the run ends with a stated reason" python3 
 import json,sys
 s=json.loads(open(sys.argv[1]).readlines()[-1])
 assert s["breaker_trips"]>0, s["breaker_trips"]
-assert s["status"]=="succeeded" or (s["status"]=="failed" and s.get("reason")), s' "$TMP/f8.jsonl"
+assert s["status"] in ("succeeded","completed_below_threshold") or (s["status"]=="failed" and s.get("reason")), s' "$TMP/f8.jsonl"
 check "80% faults: exit status matches the outcome" python3 -c '
 import json,sys
 s=json.loads(open(sys.argv[1]).readlines()[-1]); rc=int(sys.argv[2])
-assert (rc==0)==(s["status"]=="succeeded"), (rc, s["status"])' "$TMP/f8.jsonl" $rc
+assert (rc==0)==(s["status"]=="succeeded") and (rc==4)==(s["status"]=="completed_below_threshold"), (rc, s["status"])' "$TMP/f8.jsonl" $rc
 
 for st in single multi parallel cascade; do
   "$Y" run "Write a Python function that parses ISO dates" --strategy $st --json --seed 3 > "$TMP/s.jsonl" 2>/dev/null

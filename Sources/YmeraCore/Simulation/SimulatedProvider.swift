@@ -78,11 +78,19 @@ public struct SimulatedProvider: ModelClient {
         if !request.tools.isEmpty && toolResults.isEmpty {
             return toolCallStream(request, task: task.isEmpty ? subtask : task, seed: seed)
         }
+        // The answer to a step depends on the step (and whether it is a refinement), not on which model
+        // or attempt gives it: a continuation after a cut stream then picks up exactly where it stopped.
+        var textRNG = SplitMix64(seed: SplitMix64.derive(ctx.seed, "\(ctx.stepID)|\(isRefinement)|text"))
         var text = SimulatedText.generate(
             phase: ctx.phase, taskType: ctx.taskType, task: task, subtask: subtask, stepID: ctx.stepID,
-            model: request.model, continuation: isContinuation, refinement: isRefinement,
+            model: request.model, continuation: false, refinement: isRefinement,
             previousFiles: SimulatedText.fileNames(in: request.messages.filter { $0.role != .system }.map(\.content).joined(separator: "\n")),
-            rng: &rng)
+            rng: &textRNG)
+        if isContinuation {
+            let partial = request.messages.last(where: { $0.role == .assistant })?.content ?? ""
+            text = !partial.isEmpty && text.hasPrefix(partial)
+                ? String(text.dropFirst(partial.count)) : text.split(separator: "\n").suffix(4).joined(separator: "\n") + "\n"
+        }
         if !toolResults.isEmpty {
             let cites = toolResults.map { r in
                 "Tool \(r.toolName ?? "?") returned: " + String(r.content.prefix(200)).replacingOccurrences(of: "\n", with: " ")
