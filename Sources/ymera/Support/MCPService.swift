@@ -13,6 +13,9 @@ actor MCPService {
     let journal: Journal
     let simulate: Bool
     let validator: String
+    /// Hosts the runs started here (ownership, journal, commands from other processes) and sends
+    /// commands to runs of other processes.
+    let host: RunHost
 
     /// Runs started by this server and not yet ended.
     private var live: [String: LiveRun] = [:]
@@ -32,6 +35,7 @@ actor MCPService {
         self.journal = journal
         self.simulate = simulate
         self.validator = validator
+        self.host = RunHost(context: context, journal: journal)
     }
 
     // MARK: tools
@@ -104,7 +108,7 @@ actor MCPService {
         case "run_events": json = try runEvents(args)
         case "list_runs": json = try listRuns(args)
         case "search_runs": json = try searchRuns(args)
-        case "pause_run", "resume_run", "cancel_run": json = try control(name, args)
+        case "pause_run", "resume_run", "cancel_run": json = try await control(name, args)
         default: throw MCPError.invalidParams("unknown tool '\(Self.clip(name, 80))'; tools: \(Self.tools.map(\.name).joined(separator: ", "))")
         }
         return CallTool.Result(content: [.text(text: Self.jsonText(json), annotations: nil, _meta: nil)], isError: false)
@@ -201,21 +205,21 @@ actor MCPService {
             throw MCPError.invalidParams("\(live.count) runs are already running in this server (the limit is \(Self.maxLiveRuns)); wait or cancel one")
         }
         let prepared = try await prepare(args)
-        let wiring = Wiring(context: context)
-        let clock = wiring.clock(serving: prepared.plan.serving, realtime: false)
-        let engine: Engine
+        let hosted: HostedRun
         do {
-            engine = try wiring.journaledEngine(journal: journal, clock: clock, available: prepared.available, validator: validator, faults: 0)
+            let engine = try host.engine(
+                serving: prepared.plan.serving, realtime: false, available: prepared.available, validator: validator, faults: 0)
+            hosted = try host.start(prepared.plan, engine: engine)
         } catch {
             throw MCPError.internalError("the engine could not be set up: \(Self.clip("\(error)", 300))")
         }
-        let sink = JournalSink(journal: journal)
-        let handle = engine.start(prepared.plan, observer: { event, _ in sink.record(event) })
+        let handle = hosted.handle
         let finished = Task.detached {
             // The engine writes the run's files through its workspace; here the stream is only drained.
             for await _ in handle.events {}
-            _ = await handle.finalState()
-            do { try sink.finish() } catch { FileHandle.standardError.write(Data("ymera mcp: the journal could not record the end of run \(handle.runID): \(error)\n".utf8)) }
+            if let error = await hosted.finish() {
+                FileHandle.standardError.write(Data("ymera mcp: the journal could not record the end of run \(handle.runID): \(error)\n".utf8))
+            }
         }
         live[handle.runID] = LiveRun(handle: handle, finished: finished)
         var out = Self.planJSON(prepared) as? [String: Any] ?? [:]
@@ -322,22 +326,37 @@ actor MCPService {
         return out
     }
 
-    func control(_ tool: String, _ args: [String: Value]) throws -> Any {
+    /// Pause, resume or cancel any live run on the machine: one started here directly, one of another
+    /// process through the journal's command channel (its owner applies it, or refuses with a reason).
+    func control(_ tool: String, _ args: [String: Value]) async throws -> Any {
         let id = try resolve(args)
-        guard let run = live[id] else {
-            let status = (try? journal.state(id))?.status.rawValue ?? "unknown"
-            throw MCPError.invalidParams("run \(id) is not running in this server (status: \(status)); only runs started here can be paused, resumed or cancelled")
-        }
-        let before = run.handle.state.status
-        guard run.handle.state.isActive else {
-            throw MCPError.invalidParams("run \(id) has already ended (status: \(before.rawValue))")
-        }
+        let command: ControlCommand
         switch tool {
-        case "pause_run": run.handle.pause()
-        case "resume_run": run.handle.resume()
-        default: run.handle.cancel(reason: Self.clip(args["reason"]?.stringValue ?? "cancelled over MCP", 200))
+        case "pause_run": command = .pause
+        case "resume_run": command = .resume
+        default: command = .cancel(reason: Self.clip(args["reason"]?.stringValue ?? "cancelled over MCP", 200))
         }
-        return ["run_id": id, "requested": String(tool.dropLast(4)), "status_before": before.rawValue]
+        let before = (live[id]?.handle.state ?? (try? journal.state(id)))?.status
+        if let run = live[id], !run.handle.state.isActive {
+            throw MCPError.invalidParams("run \(id) has already ended (status: \(run.handle.state.status.rawValue))")
+        }
+        let record: ControlCommandRecord
+        do { record = try await host.control(id, command) } catch {
+            throw MCPError.internalError("the command could not be sent: \(Self.clip("\(error)", 300))")
+        }
+        switch record.state {
+        case .refused:
+            throw MCPError.invalidParams("run \(id): \(Self.clip(record.reason ?? "refused", 300))")
+        case .pending, .taken:
+            throw MCPError.internalError("run \(id): its owner did not take the command within 5 s")
+        case .applied:
+            var out: [String: Any] = [
+                "run_id": id, "requested": String(tool.dropLast(4)), "status_before": before?.rawValue ?? "unknown",
+                "running_here": live[id] != nil,
+            ]
+            if let after = record.afterSeq { out["after_seq"] = after }
+            return out
+        }
     }
 
     // MARK: resources
