@@ -97,5 +97,23 @@ assert ev[-1]["type"]=="summary" and ev[-1]["status"]=="succeeded", ev[-1]
 assert ev[-1]["tool_calls"]>=1, ev[-1]' "$TMP/mcp.jsonl"
 check "without --json, the tool call and its result are progress lines and the summary counts them" bash -c "timeout 120 \"$Y\" run 'Write a Python function that parses ISO dates' --seed 3 --config \"$TMP/mcp.toml\" 2>&1 >/dev/null | grep -q 'calls ymera__' && timeout 120 \"$Y\" run 'Write a Python function that parses ISO dates' --seed 3 --config \"$TMP/mcp.toml\" 2>&1 >/dev/null | grep -q 'tool calls [1-9]'"
 check "doctor starts each MCP server of the config and counts its tools" bash -c "timeout 60 \"$Y\" doctor --config \"$TMP/mcp.toml\" --timeout-ms 300 2>&1 | grep -qE '^  ymera: ok, [0-9]+ tools'"
+# Steering a run of another process through the journal: pause, resume, swap, cancel from a shell.
+"$Y" run "Write a haiku about write-ahead logs" --simulate --realtime --sim-pace 3 --strategy multi --validator heuristic --json \
+  > "$TMP/live.jsonl" 2>"$TMP/live.err" &
+live=$!
+i=0; while [ $i -lt 150 ] && ! grep -q '"type":"step_started"' "$TMP/live.jsonl" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+rid=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["plan"]["run_id"])' "$TMP/live.jsonl" 2>/dev/null)
+check "ymera pause RUN pauses a live run of another process and prints the confirming event" bash -c "\"$Y\" pause $rid --json | grep -q '\"type\":\"paused\"'"
+check "ymera pause of a paused run is refused with the owner's reason (exit 2)" bash -c "\"$Y\" pause $rid 2>&1; test \$? -eq 2" 
+check "the refusal says why" bash -c "\"$Y\" pause $rid 2>&1 | grep -q 'already paused'"
+check "ymera resume RUN continues the paused live run through its owner" bash -c "\"$Y\" resume $rid 2>&1 | grep -q 'resumed'"
+check "the owner's --json shows paused then resumed" bash -c "grep -q '\"type\":\"paused\"' $TMP/live.jsonl && grep -q '\"type\":\"resumed\"' $TMP/live.jsonl"
+check "ymera swap RUN PHASE with an unknown model is a clear error (exit 2)" bash -c "\"$Y\" swap $rid validation no-such/model 2>&1 | grep -q \"model 'no-such/model'\""
+check "ymera retry RUN with an unknown phase is refused, naming the phases" bash -c "\"$Y\" retry $rid deploy 2>&1 | grep -q \"no phase 'deploy'\""
+check "ymera cancel RUN cancels it; the owner records the end" bash -c "\"$Y\" cancel $rid --reason 'enough' 2>&1 | grep -q 'cancelled: enough'"
+wait $live; lrc=$?
+check "the cancelled run's own process exits 1 with a cancelled summary" bash -c "test $lrc -eq 1 && tail -1 $TMP/live.jsonl | grep -q '\"status\":\"cancelled\"'"
+check "a command for an ended run is refused (exit 2)" bash -c "\"$Y\" pause $rid 2>&1 | grep -q 'already ended'"
+check "a command for an unknown run is a clear error" bash -c "\"$Y\" cancel no-such-run 2>&1 | grep -q \"no run matches 'no-such-run'\""
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

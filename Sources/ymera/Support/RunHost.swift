@@ -203,10 +203,14 @@ final class RunHost: Sendable {
                 afterSeq: after)
         }
         guard try journal.liveOwner(of: runID, staleAfter: staleAfter) != nil else {
-            let status = (try? journal.state(runID))?.status.rawValue ?? "unknown"
+            let status = (try? journal.state(runID))?.status
+            let reason =
+                status?.isTerminal == true
+                ? "run \(runID) has already ended (\(status?.rawValue ?? ""))"
+                : "run \(runID) is not running (status: \(status?.rawValue ?? "unknown")); no live process drives it"
+                    + (status == .interrupted ? " — `ymera resume \(runID)` takes it over" : "")
             return ControlCommandRecord(
-                id: 0, runID: runID, command: command, issuedBy: "this process", issuedAt: Date(), state: .refused,
-                reason: "run \(runID) is not live (\(status)); no process drives it")
+                id: 0, runID: runID, command: command, issuedBy: "this process", issuedAt: Date(), state: .refused, reason: reason)
         }
         let id = try journal.send(command, to: runID)
         return try await Self.awaitSettled(journal: journal, id: id, timeout: timeout)
