@@ -26,6 +26,7 @@ build() {
 stage "build (no warnings)" build
 stage "swift test" swift test --skip-build --parallel
 stage "cli checks" bash .ci/cli-checks.sh .build/debug/ymera
+stage "MCP: the official Python SDK as client" bash .ci/mcp-python-sdk.sh .build/debug/ymera
 [ -f .ci/tui-test.sh ] && stage "dashboard under tmux" bash .ci/tui-test.sh .build/debug/ymera
 [ -f .ci/local-e2e.sh ] && stage "real local model end to end" bash .ci/local-e2e.sh .build/debug/ymera
 echo

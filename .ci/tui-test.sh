@@ -204,7 +204,53 @@ else
 fi
 keys q
 
-# --- 14. A run of another process: listed, followed live, paused and resumed from here; then idle.
+# --- 14. Control you can trust (issue #14): pause and resume alone, at three moments, and the run
+# still ends; swap on a done phase offers to run it again and never relabels; the footer names an
+# action while it is pending and shows its result once its event arrived.
+start 150 50
+wait_for "YMERA" 100
+keys n; wait_for "Describe the task" 50; text "Create a REST API with authentication and deploy it"; keys C-s
+wait_for "Forecast" 100; wait_gone "planning…" 50 >/dev/null; keys Enter
+check "control run starts" "Pipeline [0-9]+/[0-9]+" 100
+# Moment 1: planning in flight. p, then p again, nothing else.
+wait_for "▶ planning" 100 >/dev/null
+keys p
+check "pause while planning runs" "‖ paused" 100
+check "the footer turns into the pause's result" "paused: attempts in flight finish" 50
+keys p
+check "resume after planning's pause" "▶ running" 100
+# Moment 2: generation's subtasks in flight.
+check "generation's subtasks run" "▶ +[├└] " 300
+keys p
+check "pause while subtasks run" "‖ paused" 100
+sleep 1
+keys p
+check "resume while subtasks were in flight" "▶ running" 100
+# A done phase: m offers to run it again; nothing is relabelled until that attempt starts.
+keys g
+keys m
+check "m on a done phase offers to run it again" "planning is done — Enter runs it again" 50
+cur="$(screen | grep -Eo '[a-z0-9._-]+/[a-zA-Z0-9._:-]+ ◂' | sed -n 1p | sed 's/ ◂$//')"
+prov="${cur%%/*}"
+target="$(screen | grep -E "│ $prov/" | grep -v "◂" | grep -v "unavailable" | grep -Eo "$prov/[A-Za-z0-9._:-]+" | sed -n 1p)"
+text "$target"
+keys Enter
+if wait_for "running planning again on $target…" 20 || wait_for "planning runs again on $target" 20; then ok "the footer names the rerun"; else bad "the footer names the rerun"; fi
+check "planning runs again on the new model (attempt 2)" "(▶|✓) planning +$target +2 " 300
+check "the footer shows the result once its event arrived" "planning runs again on $target" 50
+wait_gone "running planning again on" 30 && ok "the footer no longer shows the pending action" || bad "the footer still shows the pending action"
+# Moment 3: review in flight.
+check "review runs" "▶ review" 900
+keys p
+check "pause while review runs" "‖ paused" 100
+sleep 1
+keys p
+check "resume after review's pause" "▶ running" 100
+check "the run reaches succeeded with no other key" "✓ succeeded" 900
+keys q
+wait_for "EXITED" 50 >/dev/null
+
+# --- 15. A run of another process: listed, followed live, paused and resumed from here; then idle.
 # The dashboard follows the journal; `ymera run` in another tmux window owns the run and applies the
 # dashboard's commands (written to the journal) — its own --json shows them.
 FOLLOW="$(mktemp -d)"

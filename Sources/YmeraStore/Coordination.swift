@@ -139,7 +139,9 @@ extension Journal: RunCoordination {
         var reason: String?
         switch command {
         case .pause, .resume: break
-        case .retry(let s): step = s
+        case .retry(let s, let m):
+            step = s
+            model = m?.rawValue
         case .swap(let s, let m):
             step = s
             model = m.rawValue
@@ -209,7 +211,7 @@ extension Journal: RunCoordination {
         switch kind {
         case "pause": command = .pause
         case "resume": command = .resume
-        case "retry": command = .retry(step: step ?? "")
+        case "retry": command = .retry(step: step ?? "", on: model.map(ModelID.init(rawValue:)))
         case "swap": command = .swap(step: step ?? "", model: ModelID(model ?? ""))
         case "cancel": command = .cancel(reason: r["reason"] ?? "cancelled")
         case "breaker-reset": command = .breaker(model: ModelID(model ?? ""), forceOpen: false)

@@ -236,16 +236,9 @@ extension Journal {
                 + (condition.map { " AND \($0)" } ?? "") + " ORDER BY \(order)",
             arguments: StatementArguments([runID as any DatabaseValueConvertible] + arguments))
         while let r = try rows.next() {
-            let type: String = r[2]
-            if type == "text_delta" {
-                out.append(
-                    RunEvent(
-                        runID: runID, seq: r[0], elapsedMs: r[1],
-                        kind: .textDelta(.init(step: r[3] ?? "", text: r[4] ?? ""))))
-            } else {
-                let payload: String = r[5] ?? "{}"
-                out.append(try decoder.decode(RunEvent.self, from: Data(payload.utf8)))
-            }
+            let seq: Int = r[0], t: Int = r[1], type: String = r[2]
+            let step: String? = r[3], text: String? = r[4], payload: String? = r[5]
+            out.append(try Self.decodeEvent(runID: runID, seq: seq, t: t, type: type, step: step, text: text, payload: payload, decoder: decoder))
         }
         return out
     }

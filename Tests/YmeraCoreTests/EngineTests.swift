@@ -286,10 +286,15 @@ struct EngineControlTests {
         }
     }
 
-    @Test func swapOfARunningStepRestartsItOnTheNewModel() async throws {
+    /// A swap stops the attempt in flight; the new model continues from the partial output or starts
+    /// again, per `fallbackMode` (as a fallback does).
+    @Test(arguments: [RunEvent.FallbackTaken.Mode.continue, .restart])
+    func swapOfARunningStepRestartsItOnTheNewModel(_ mode: RunEvent.FallbackTaken.Mode) async throws {
         let clock = VirtualClock()
         let swapped = Mutex(false)
-        let e = try engine(slowClient(clock), clock: clock)
+        var config = EngineConfig()
+        config.fallbackMode = mode
+        let e = try engine(slowClient(clock), clock: clock, config: config)
         let (events, final) = await e.collect(threeSteps()) { event, control in
             if case .textDelta(let d) = event.kind, d.step == "generation", !swapped.withLock({ s in defer { s = true }; return s }) {
                 control.swap(step: "generation", to: "sim/fast")
@@ -297,11 +302,21 @@ struct EngineControlTests {
         }
         #expect(final.status == .succeeded)
         let swap = events.compactMap { if case .modelSwapped(let s) = $0.kind { s } else { nil } }
-        #expect(swap.count == 1 && swap[0].restarted && swap[0].to == "sim/fast")
+        #expect(swap.count == 1 && swap[0].restarted && swap[0].from == "sim/coder" && swap[0].to == "sim/fast")
         #expect(final.steps["generation"]?.model == "sim/fast")
-        #expect(final.steps["generation"]?.output.hasPrefix("[generation@sim/fast]") == true, "the output is the new model's, from the start")
         let starts = events.compactMap { if case .stepStarted(let s) = $0.kind, s.step == "generation" { s } else { nil } }
         #expect(starts.last?.purpose == .swap)
+        #expect(starts.last?.model == "sim/fast")
+        let output = final.steps["generation"]?.output ?? ""
+        if mode == .restart {
+            #expect(output.hasPrefix("[generation@sim/fast]"), "the output is the new model's, from the start")
+            #expect(starts.last?.continuesFrom == nil)
+        } else {
+            #expect(output.hasPrefix("[generation@sim/coder]"), "the new model continues the partial output")
+            #expect(output.contains("[generation@sim/fast]"))
+            #expect(starts.last?.continuesFrom == "[generation@sim/coder]".count)
+            #expect(final.steps["generation"]?.splices.first?.to == "sim/fast")
+        }
     }
 
     @Test func swapOfAPendingStepChangesItsModel() async throws {

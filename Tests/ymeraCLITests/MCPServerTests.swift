@@ -92,26 +92,19 @@ struct MCPServerTests {
         let resource = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(resource["status"] as? String == "succeeded")
 
-        // Bad input is a clear error naming what was wrong.
-        await #expect(throws: MCPError.self) { _ = try await client.callTool(name: "run_state", arguments: ["run_id": .string("no-such-run")]) }
-        do {
-            _ = try await client.callTool(name: "start_run", arguments: ["task": .string("x"), "budget_usd": .int(-5)])
-            Issue.record("a negative budget was accepted")
-        } catch let e as MCPError {
-            #expect("\(e.errorDescription ?? "")".contains("budget_usd"))
+        // Bad input is a tool result with isError and a message naming what to change.
+        func failure(_ name: String, _ args: [String: Value]) async throws -> String {
+            let r = try await client.callTool(name: name, arguments: args)
+            #expect(r.isError == true, "\(name) \(args) is an isError result")
+            guard case .text(let text, _, _)? = r.content.first else { return "" }
+            return text
         }
-        do {
-            _ = try await client.callTool(name: "plan_task", arguments: ["task": .string(String(repeating: "a", count: 70_000))])
-            Issue.record("an oversized task was accepted")
-        } catch let e as MCPError {
-            #expect("\(e.errorDescription ?? "")".contains("limit"))
-        }
-        do {
-            _ = try await client.callTool(name: "pause_run", arguments: ["run_id": .string(runID)])
-            Issue.record("a finished run was paused")
-        } catch let e as MCPError {
-            #expect("\(e.errorDescription ?? "")".contains("ended") || "\(e.errorDescription ?? "")".contains("not running"))
-        }
+        #expect(try await failure("run_state", ["run_id": .string("no-such-run")]).contains("unknown run id"))
+        #expect(try await failure("start_run", ["task": .string("x"), "budget_usd": .int(-5)]).contains("budget_usd"))
+        #expect(try await failure("plan_task", ["task": .string(String(repeating: "a", count: 70_000))]).contains("limit"))
+        #expect(try await failure("pause_run", ["run_id": .string(runID)]).contains("not running"))
+        // An unknown tool is a protocol error.
+        await #expect(throws: MCPError.self) { _ = try await client.callTool(name: "no_such_tool", arguments: [:]) }
 
         await client.disconnect()
         await launched.stop()

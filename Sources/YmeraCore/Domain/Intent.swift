@@ -30,3 +30,23 @@ public struct Intent: Codable, Sendable, Hashable {
         self.source = source
     }
 }
+
+extension Intent {
+    enum CodingKeys: String, CodingKey {
+        case taskType, complexity, urgency, creativity, capabilities, requirements, signals, source
+    }
+
+    /// Capabilities are a set: encoded sorted, so the same intent is always the same JSON (journal rows,
+    /// `--json`, MCP results).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(taskType, forKey: .taskType)
+        try c.encode(complexity, forKey: .complexity)
+        try c.encode(urgency, forKey: .urgency)
+        try c.encode(creativity, forKey: .creativity)
+        try c.encode(capabilities.sorted(), forKey: .capabilities)
+        try c.encode(requirements, forKey: .requirements)
+        try c.encode(signals, forKey: .signals)
+        try c.encode(source, forKey: .source)
+    }
+}

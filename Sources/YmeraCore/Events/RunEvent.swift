@@ -77,6 +77,8 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case toolCalled(ToolCalled)
         case toolReturned(ToolReturned)
         case toolFailed(ToolFailed)
+        /// A command (pause, resume, retry, swap, cancel, breaker) that could not apply: nothing changed.
+        case commandRefused(CommandRefused)
     }
 
     // MARK: payloads
@@ -303,9 +305,26 @@ public struct RunEvent: Sendable, Hashable, Codable {
         public var step: String
         /// It and every step after it that will run again.
         public var reset: [String]
-        public init(step: String, reset: [String]) {
+        /// The model `step` runs on when it runs again, when the user chose one ("run it again on M").
+        public var model: ModelID?
+        public init(step: String, reset: [String], model: ModelID? = nil) {
             self.step = step
             self.reset = reset
+            self.model = model
+        }
+    }
+    public struct CommandRefused: Codable, Sendable, Hashable {
+        /// `pause`, `resume`, `retry`, `swap`, `cancel`, `breaker_reset` or `breaker_open`.
+        public var command: String
+        public var step: String?
+        public var model: ModelID?
+        /// Why it could not apply, for a person.
+        public var reason: String
+        public init(command: String, step: String? = nil, model: ModelID? = nil, reason: String) {
+            self.command = command
+            self.step = step
+            self.model = model
+            self.reason = reason
         }
     }
     public struct RunEnded: Codable, Sendable, Hashable {
@@ -448,6 +467,7 @@ extension RunEvent {
         case "tool_called": kind = .toolCalled(try ToolCalled(from: decoder))
         case "tool_returned": kind = .toolReturned(try ToolReturned(from: decoder))
         case "tool_failed": kind = .toolFailed(try ToolFailed(from: decoder))
+        case "command_refused": kind = .commandRefused(try CommandRefused(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c, debugDescription: "unknown event type '\(type)'")
@@ -487,6 +507,7 @@ extension RunEvent {
         case .toolCalled(let p): try p.encode(to: encoder)
         case .toolReturned(let p): try p.encode(to: encoder)
         case .toolFailed(let p): try p.encode(to: encoder)
+        case .commandRefused(let p): try p.encode(to: encoder)
         }
     }
 }
@@ -522,6 +543,7 @@ extension RunEvent.Kind {
         case .toolCalled: "tool_called"
         case .toolReturned: "tool_returned"
         case .toolFailed: "tool_failed"
+        case .commandRefused: "command_refused"
         }
     }
 
@@ -547,6 +569,7 @@ extension RunEvent.Kind {
         case .toolCalled(let p): p.step
         case .toolReturned(let p): p.step
         case .toolFailed(let p): p.step
+        case .commandRefused(let p): p.step
         default: nil
         }
     }

@@ -128,6 +128,8 @@ public struct RunState: Sendable {
     public var refinements = 0
     public var toolCalls = 0
     public var toolFailures = 0
+    /// Commands that could not apply (each said why in a `command_refused` event).
+    public var refusals = 0
     public var elapsedMs = 0
     public var lastSeq = 0
     public var endReason: String?
@@ -363,7 +365,9 @@ public struct RunState: Sendable {
         case .modelSwapped(let p):
             swaps += 1
             steps[p.step]?.plannedModel = p.to
-            if steps[p.step]?.status != .running { steps[p.step]?.model = p.to }
+            // A step shows the model of its current or last attempt: only one that has not started
+            // takes the new model now; the others show it when an attempt on it starts.
+            if steps[p.step]?.status == .pending { steps[p.step]?.model = p.to }
             note(event, .info, "\(p.step): model \(p.from) → \(p.to)" + (p.restarted ? " (restarted)" : ""))
 
         case .stepReset(let p):
@@ -383,8 +387,14 @@ public struct RunState: Sendable {
                     steps[child]?.quality = nil
                 }
             }
+            if let m = p.model { steps[p.step]?.plannedModel = m }
             if status.isTerminal { status = .running }
-            note(event, .info, "retry \(p.step): \(p.reset.count) step(s) will run again")
+            note(event, .info, "retry \(p.step): \(p.reset.count) step(s) will run again" + (p.model.map { " (\(p.step) on \($0))" } ?? ""))
+
+        case .commandRefused(let p):
+            refusals += 1
+            let target = [p.step, p.model?.rawValue].compactMap { $0 }.joined(separator: " → ")
+            note(event, .warn, "\(p.command)\(target.isEmpty ? "" : " " + target) refused: \(p.reason)")
 
         case .toolCalled(let p):
             guard steps[p.step] != nil else { return unknown(event) }

@@ -38,11 +38,24 @@ public struct RunOwner: Sendable, Hashable, Codable {
 public enum ControlCommand: Sendable, Hashable {
     case pause
     case resume
-    case retry(step: String)
+    /// With a model, the phase runs again on it.
+    case retry(step: String, on: ModelID? = nil)
     case swap(step: String, model: ModelID)
     case cancel(reason: String)
     /// A model's breaker, in the owner's registry (breakers are per process).
     case breaker(model: ModelID, forceOpen: Bool)
+
+    /// The engine's command it becomes in the owner (which decides it, and journals a refusal).
+    public var engineCommand: RunCommand {
+        switch self {
+        case .pause: .pause
+        case .resume: .resume
+        case .retry(let step, let model): .retry(step: step, on: model)
+        case .swap(let step, let model): .swap(step: step, to: model)
+        case .cancel(let reason): .cancel(reason: reason)
+        case .breaker(let model, let open): open ? .forceOpenBreaker(model, forMs: 60_000) : .resetBreaker(model)
+        }
+    }
 
     /// The command's name in the journal and on the command line.
     public var name: String {
@@ -140,57 +153,18 @@ public protocol RunCoordination: Sendable {
     func command(_ id: Int64) throws -> ControlCommandRecord?
 }
 
-/// Decides whether a command from another process can be applied to a run in its current state, and
-/// which event confirms it. A value with no I/O: the host asks it, then acts.
+/// Which events answer a command from another process. The owner's engine decides the command (its
+/// control machine applies it or refuses it with a `command_refused` event); the sender waits for
+/// the event that confirms it.
 public enum CommandPolicy {
-    public enum Decision: Sendable, Hashable {
-        case apply
-        case refuse(String)
-    }
-
-    /// Whether `command` applies to a run in `state`; `knownModel` says whether a model id exists in
-    /// the catalog.
-    public static func decide(_ command: ControlCommand, state: RunState, knownModel: (ModelID) -> Bool) -> Decision {
-        let status = state.status
-        if case .breaker(let model, _) = command {
-            return knownModel(model) ? .apply : .refuse("unknown model \(model)")
-        }
-        if status.isTerminal { return .refuse("the run has ended (\(status.rawValue))") }
-        switch command {
-        case .pause:
-            return status == .paused ? .refuse("the run is already paused") : .apply
-        case .resume:
-            return status == .paused ? .apply : .refuse("the run is not paused (\(status.rawValue))")
-        case .cancel:
-            return .apply
-        case .retry(let step):
-            guard let s = state.steps[step] else { return .refuse(noStep(step, state)) }
-            if s.parent != nil { return .refuse("\(step) is a subtask; retry its phase \(s.parent ?? "")") }
-            return .apply
-        case .swap(let step, let model):
-            guard let s = state.steps[step] else { return .refuse(noStep(step, state)) }
-            guard knownModel(model) else { return .refuse("unknown model \(model)") }
-            if s.model == model { return .refuse("\(step) already runs on \(model)") }
-            if s.status == .done { return .refuse("\(step) is done; retry it to run it again") }
-            return .apply
-        case .breaker:
-            return .apply
-        }
-    }
-
-    static func noStep(_ step: String, _ state: RunState) -> String {
-        let names = state.steps.values.filter { $0.parent == nil }.map(\.id)
-        return "no phase '\(step)' in the run" + (names.isEmpty ? "" : " (phases: \(names.joined(separator: ", ")))")
-    }
-
     /// Whether `event` confirms `command` (the event that the engine emits once it has applied it).
-    /// Breaker commands have no run event: the owner's `applied` is their confirmation.
     public static func confirms(_ event: RunEvent, _ command: ControlCommand) -> Bool {
         switch (command, event.kind) {
         case (.pause, .paused), (.resume, .resumed), (.cancel, .runCancelled): return true
-        case (.retry(let step), .stepReset(let p)): return p.step == step || p.reset.contains(step)
-        case (.retry(let step), .stepStarted(let p)): return p.step == step
+        case (.retry(let step, _), .stepReset(let p)): return p.step == step || p.reset.contains(step)
+        case (.retry(let step, _), .stepStarted(let p)): return p.step == step
         case (.swap(let step, let model), .modelSwapped(let p)): return p.step == step && p.to == model
+        case (.breaker(let model, _), .breakerChanged(let p)): return p.model == model
         default: return false
         }
     }

@@ -152,6 +152,8 @@ public struct Draft: Sendable {
 public struct Picker: Sendable {
     public enum Purpose: Sendable, Hashable {
         case swap(runID: String, step: String)
+        /// The phase is done: a swap would not change what it produced; the choice runs it again.
+        case rerun(runID: String, step: String)
         case draft(step: String)
     }
     public var purpose: Purpose
@@ -302,6 +304,9 @@ public struct AppState: Sendable {
     public var showHelp = false
     public var helpScroll = 0
     public var history = HistoryState()
+    /// A control sent to a run and not yet confirmed by its event: the footer names it until the
+    /// event that confirms it (or a `command_refused` saying why not) arrives, then shows the result.
+    public var pending: PendingControl?
     /// A one-line message for the footer (errors, confirmations); cleared on the next key.
     public var message: String?
     public var messageIsError = false
@@ -348,7 +353,7 @@ public struct AppState: Sendable {
     public mutating func reduce(_ action: Action) -> [Effect] {
         switch action {
         case .key(let key):
-            message = nil
+            message = pending?.text
             messageIsError = false
             return handleKey(key)
         case .click(let target, let wheel):
@@ -374,6 +379,11 @@ public struct AppState: Sendable {
                 }
                 runs[e.runID]!.state.apply(e)
                 runs[e.runID]!.lastEventWallMs = now
+                if let p = pending, let result = p.result(of: e) {
+                    pending = nil
+                    message = result.text
+                    messageIsError = result.isError
+                }
                 if case .breakerChanged = e.kind, !effects.contains(.loadModels) { effects.append(.loadModels) }
             }
             for id in Set(events.map(\.runID)).sorted() {
@@ -466,6 +476,14 @@ public struct AppState: Sendable {
         }
     }
 
+    /// Sends a control and shows it as pending until its event arrives.
+    mutating func send(_ runID: String, _ action: RunControlAction) -> Effect {
+        pending = PendingControl(runID: runID, action: .run(action))
+        message = pending?.text
+        messageIsError = false
+        return .control(runID: runID, action)
+    }
+
     mutating func go(_ s: Screen) {
         guard s != screen else { return }
         backStack.append(screen)
@@ -521,13 +539,19 @@ public struct AppState: Sendable {
             return []
         case .cancelConfirm(let id):
             prompt = nil
-            if key == .char("y") || key == .char("Y") { return [.control(runID: id, .cancel)] }
+            if key == .char("y") || key == .char("Y") { return [send(id, .cancel)] }
             return []
         case .breaker(let model):
             prompt = nil
             switch key {
-            case .char("r"): return [.breaker(model, .reset)]
-            case .char("o"): return [.breaker(model, .forceOpen)]
+            case .char("r"):
+                pending = PendingControl(runID: nil, action: .breaker(model, .reset))
+                message = pending?.text
+                return [.breaker(model, .reset)]
+            case .char("o"):
+                pending = PendingControl(runID: nil, action: .breaker(model, .forceOpen))
+                message = pending?.text
+                return [.breaker(model, .forceOpen)]
             default: return []
             }
         case .command, .filter, .search, .budget:
@@ -596,7 +620,7 @@ public struct AppState: Sendable {
                 message = "no live run selected"; messageIsError = true; return []
             }
             let c: RunControlAction = name == "pause" ? .pause : name == "resume" ? .resume : .cancel
-            return [.control(runID: id, c)]
+            return [send(id, c)]
         case "strategy":
             guard draft != nil, screen == .plan else { message = ":strategy works on the plan screen"; messageIsError = true; return [] }
             guard let st = Strategy(rawValue: arg) ?? Strategy.allCases.first(where: { $0.displayName.hasPrefix(arg) && !arg.isEmpty }) else {
@@ -641,14 +665,15 @@ public struct AppState: Sendable {
                 messageIsError = true
                 return []
             }
-            if chosen.id == p.current {
+            if chosen.id == p.current, case .swap = p.purpose {
                 message = "\(chosen.id) already serves this phase"
                 return []
             }
             switch p.purpose {
             case .swap(let runID, let step):
-                message = "swapping \(step) to \(chosen.id)"
-                return [.control(runID: runID, .swapModel(step: step, to: chosen.id))]
+                return [send(runID, .swapModel(step: step, to: chosen.id))]
+            case .rerun(let runID, let step):
+                return [send(runID, .rerun(step: step, on: chosen.id))]
             case .draft(let step):
                 guard draft != nil else { return [] }
                 draft!.request.models[step] = chosen.id
@@ -892,16 +917,17 @@ public struct AppState: Sendable {
             }
             switch cmd {
             case .pauseResume:
-                return [.control(runID: id, e.state.status == .paused ? .resume : .pause)]
+                return [send(id, e.state.status == .paused ? .resume : .pause)]
             case .retry:
                 guard let step = e.selectedStepID else { return [] }
                 let top = e.state.steps[step]?.parent ?? step
-                message = "retrying \(top)"
-                return [.control(runID: id, .retry(step: top))]
+                return [send(id, .retry(step: top))]
             case .swapModel:
                 guard let step = e.selectedStepID else { return [] }
                 let top = e.state.steps[step]?.parent ?? step
-                picker = Picker(purpose: .swap(runID: id, step: top), current: e.state.steps[top]?.model)
+                // A done phase is never relabelled: the picker offers to run it again on the model.
+                let done = e.state.steps[top]?.status == .done
+                picker = Picker(purpose: done ? .rerun(runID: id, step: top) : .swap(runID: id, step: top), current: e.state.steps[top]?.model)
                 return models.isEmpty ? [.loadModels] : []
             default:
                 prompt = Prompt(kind: .cancelConfirm(id))
@@ -960,5 +986,68 @@ public struct AppState: Sendable {
     public func displayElapsedMs(_ e: RunEntry) -> Int {
         guard !e.readOnly, e.state.status == .running, let last = e.lastEventWallMs else { return e.state.elapsedMs }
         return e.state.elapsedMs + Int(max(0, min(nowMs - last, 3_600_000)))
+    }
+}
+
+/// A control waiting for the event that confirms it.
+public struct PendingControl: Sendable, Hashable {
+    public enum Action: Sendable, Hashable {
+        case run(RunControlAction)
+        case breaker(ModelID, BreakerCommand)
+    }
+    /// Nil for breaker commands (the breakers are shared: any run's event confirms them).
+    public var runID: String?
+    public var action: Action
+
+    /// The footer while it is pending: the action, named.
+    public var text: String {
+        switch action {
+        case .run(.pause): "pausing…"
+        case .run(.resume): "resuming…"
+        case .run(.retry(let s)): "retrying \(s)…"
+        case .run(.swapModel(let s, let to)): "swapping \(s) to \(to)…"
+        case .run(.rerun(let s, let on)): "running \(s) again on \(on)…"
+        case .run(.cancel): "cancelling…"
+        case .breaker(let m, .reset): "resetting the breaker of \(m)…"
+        case .breaker(let m, .forceOpen): "opening the breaker of \(m)…"
+        }
+    }
+
+    var commandName: String {
+        switch action {
+        case .run(.pause): "pause"
+        case .run(.resume): "resume"
+        case .run(.retry), .run(.rerun): "retry"
+        case .run(.swapModel): "swap"
+        case .run(.cancel): "cancel"
+        case .breaker(_, .reset): "breaker_reset"
+        case .breaker(_, .forceOpen): "breaker_open"
+        }
+    }
+
+    /// The footer's result when `e` confirms (or refuses) the action; nil when `e` says nothing of it.
+    public func result(of e: RunEvent) -> (text: String, isError: Bool)? {
+        if let runID, e.runID != runID { return nil }
+        if case .commandRefused(let r) = e.kind, r.command == commandName {
+            return ("\(r.command.replacingOccurrences(of: "_", with: " ")) refused: \(Sanitizer.line(r.reason))", true)
+        }
+        switch (action, e.kind) {
+        case (.run(.pause), .paused): return ("paused: attempts in flight finish, nothing new starts", false)
+        case (.run(.resume), .resumed): return ("resumed", false)
+        case (.run(.retry(let s)), .stepReset(let r)) where r.step == s:
+            return ("\(s) runs again (\(r.reset.count) phase\(r.reset.count == 1 ? "" : "s"))", false)
+        case (.run(.rerun(let s, let on)), .stepReset(let r)) where r.step == s:
+            return ("\(s) runs again on \(on) (\(r.reset.count) phase\(r.reset.count == 1 ? "" : "s"))", false)
+        case (.run(.rerun(let s, let on)), .modelSwapped(let w)) where w.step == s && w.to == on:
+            return ("\(s) will run on \(on)", false)
+        case (.run(.swapModel(let s, let to)), .modelSwapped(let w)) where w.step == s && w.to == to:
+            return ("\(s): \(w.from) → \(to)" + (w.restarted ? ", restarting" : ""), false)
+        case (.run(.cancel), .runCancelled): return ("cancelled", false)
+        case (.breaker(let m, _), .breakerChanged(let b)) where b.model == m:
+            return ("breaker \(m): \(b.to.rawValue)", false)
+        default: break
+        }
+        if runID != nil, e.kind.isTerminal { return ("the run ended before it applied", true) }
+        return nil
     }
 }

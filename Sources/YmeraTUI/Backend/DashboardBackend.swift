@@ -62,8 +62,10 @@ public enum RunControlAction: Sendable, Hashable {
     case resume
     /// Run this step (and what depends on it) again.
     case retry(step: String)
-    /// Use another model for this step (restarts it when running).
+    /// Use another model for this step (restarts it when running; refused when it is done).
     case swapModel(step: String, to: ModelID)
+    /// Run a done step (and what depends on it) again, on another model ("run it again on M").
+    case rerun(step: String, on: ModelID)
     case cancel
 }
 

@@ -283,6 +283,9 @@ actor ScriptedRunner {
             let running = currentStep == step
             if running { restartCurrent = true }
             emit(.modelSwapped(.init(step: step, from: from, to: to, restarted: running)))
+        case .rerun(let step, let on):
+            swaps[step] = on
+            control(.retry(step: step))
         case .cancel:
             cancelled = true
             if paused { paused = false }

@@ -283,6 +283,7 @@ enum PickerView {
         let what: String
         switch p.purpose {
         case .swap(_, let step): what = "Swap model of \(step)"
+        case .rerun(_, let step): what = "\(step) is done — Enter runs it again on the chosen model (and the phases after it)"
         case .draft(let step): what = "Model for \(step)"
         }
         c.box(r, title: what + (p.current.map { " (now \($0))" } ?? ""), t[.borderFocus], titleStyle: t[.title])

@@ -212,6 +212,7 @@ final class EngineDashboardBackend: DashboardBackend {
         case .resume: c = .resume
         case .retry(let step): c = .retry(step: step)
         case .swapModel(let step, let to): c = .swap(step: step, model: to)
+        case .rerun(let step, let on): c = .retry(step: step, on: on)
         case .cancel: c = .cancel(reason: "cancelled from the dashboard")
         }
         guard let host else {
@@ -221,6 +222,7 @@ final class EngineDashboardBackend: DashboardBackend {
             case .resume: h.resume()
             case .retry(let step): h.retry(step: step)
             case .swapModel(let step, let to): h.swap(step: step, to: to)
+            case .rerun(let step, let on): h.retry(step: step, on: on)
             case .cancel: h.cancel(reason: "cancelled from the dashboard")
             }
             return
@@ -235,10 +237,18 @@ final class EngineDashboardBackend: DashboardBackend {
     }
 
     func breaker(_ model: ModelID, _ command: BreakerCommand) async throws {
-        let now = clock.nowMs()
-        switch command {
-        case .reset: _ = engine.resilience.reset(model, nowMs: now)
-        case .forceOpen: _ = engine.resilience.forceOpen(model, nowMs: now, forMs: 60_000, reason: "forced open from the dashboard")
+        // Through a live run, so the change is an event the dashboard sees (the breakers are shared).
+        if let h = runs.withLock({ $0.handles.values.first { $0.state.isActive } }) {
+            switch command {
+            case .reset: h.resetBreaker(model)
+            case .forceOpen: h.forceOpenBreaker(model, forMs: 60_000)
+            }
+        } else {
+            let now = clock.nowMs()
+            switch command {
+            case .reset: _ = engine.resilience.reset(model, nowMs: now)
+            case .forceOpen: _ = engine.resilience.forceOpen(model, nowMs: now, forMs: 60_000, reason: "forced open from the dashboard")
+            }
         }
         // Breakers are per process: the owners of other live runs get the same command.
         guard let journal else { return }

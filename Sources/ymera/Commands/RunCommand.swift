@@ -140,6 +140,7 @@ struct Progress {
         case .paused: line("‖ paused")
         case .resumed: line("▶ resumed")
         case .modelSwapped(let p): line("⇄ \(p.step): \(p.from) → \(p.to)")
+        case .commandRefused(let p): line("⊘ \(p.command) refused: \(p.reason)")
         case .runFinished(let p): line("● run succeeded" + (p.reason.map { " (\($0))" } ?? ""))
         case .runFailed(let p): line("● run failed: \(p.reason ?? "")")
         case .runCancelled(let p): line("● run cancelled: \(p.reason ?? "")")

@@ -188,7 +188,7 @@ final class RunHost: Sendable {
         guard !runs.isEmpty, let commands = try? journal.takeCommands(runIDs: Array(runs.keys)) else { return }
         for c in commands {
             guard let run = runs[c.runID] else { continue }
-            let (outcome, reason, after) = run.apply(c.command, catalog: context.catalog)
+            let (outcome, reason, after) = run.apply(c.command)
             try? journal.settle(c.id, state: outcome, reason: reason, afterSeq: after)
         }
     }
@@ -197,7 +197,7 @@ final class RunHost: Sendable {
     /// the journal for its owner. Waits (bounded) until the owner took it; returns the settled record.
     func control(_ runID: String, _ command: ControlCommand, timeout: Duration = .seconds(5)) async throws -> ControlCommandRecord {
         if let run = hosted(runID) {
-            let (outcome, reason, after) = run.apply(command, catalog: context.catalog)
+            let (outcome, reason, after) = run.apply(command)
             return ControlCommandRecord(
                 id: 0, runID: runID, command: command, issuedBy: "this process", issuedAt: Date(), state: outcome, reason: reason,
                 afterSeq: after)
@@ -206,7 +206,7 @@ final class RunHost: Sendable {
             let status = (try? journal.state(runID))?.status
             let reason =
                 status?.isTerminal == true
-                ? "run \(runID) has already ended (\(status?.rawValue ?? ""))"
+                ? "run \(runID) is not running: it has already ended (\(status?.rawValue ?? ""))"
                 : "run \(runID) is not running (status: \(status?.rawValue ?? "unknown")); no live process drives it"
                     + (status == .interrupted ? " — `ymera resume \(runID)` takes it over" : "")
             return ControlCommandRecord(
@@ -272,30 +272,13 @@ final class HostedRun: Sendable {
         return await task.value
     }
 
-    /// Applies a command through the engine's controls when the run's state allows it.
-    func apply(_ command: ControlCommand, catalog: Catalog) -> (ControlCommandRecord.State, String?, Int?) {
-        let state = handle.state
-        switch CommandPolicy.decide(command, state: state, knownModel: { (try? catalog.model($0)) != nil }) {
-        case .refuse(let reason):
-            return (.refused, reason, nil)
-        case .apply:
-            let after = state.lastSeq
-            switch command {
-            case .pause: handle.pause()
-            case .resume: handle.resume()
-            case .retry(let step): handle.retry(step: step)
-            case .swap(let step, let model): handle.swap(step: step, to: model)
-            case .cancel(let reason): handle.cancel(reason: reason)
-            case .breaker(let model, let open):
-                // Breakers of real runs live on the wall clock (the dashboard's and the CLI's).
-                let now = SystemClock().nowMs()
-                if open {
-                    _ = engine.resilience.forceOpen(model, nowMs: now, forMs: 60_000, reason: "forced open from another process")
-                } else {
-                    _ = engine.resilience.reset(model, nowMs: now)
-                }
-            }
-            return (.applied, nil, after)
+    /// Applies a command through the engine's controls: its control machine applies it, or refuses it
+    /// with a reason (journaled as a `command_refused` event while the run lives).
+    func apply(_ command: ControlCommand) -> (ControlCommandRecord.State, String?, Int?) {
+        let after = handle.state.lastSeq
+        switch handle.send(command.engineCommand) {
+        case .accepted: return (.applied, nil, after)
+        case .refused(let reason): return (.refused, reason, nil)
         }
     }
 }

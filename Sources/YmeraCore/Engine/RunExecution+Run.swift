@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import Synchronization
+
+// The run loop: starts ready steps, takes their results and commands, and ends the run.
+
+extension RunExecution {
+    func run() async -> RunState {
+        clock.enter()
+        let plan = m.withLock { $0.plan }
+        var keep: Set<String> = []
+        if let resume {
+            let prior = resume.prior
+            keep = Set(plan.steps.map(\.id).filter { prior.steps[$0]?.status == .done && !resume.rerun.contains($0) })
+            emit(.runResumed(.init(keptSteps: plan.steps.map(\.id).filter(keep.contains))))
+        } else {
+            emit(.runPlanned(plan))
+        }
+        var scheduler: StepScheduler
+        do {
+            scheduler = try StepScheduler(nodes: plan.steps.map { ($0.id, $0.dependsOn) }, limit: max(1, plan.steps.count))
+        } catch {
+            drive { machine, _ in ((), machine.invalidPlan()) }
+            emit(.runFailed(.init(reason: "invalid plan: \(error)")))
+            return await finish()
+        }
+        for id in keep { scheduler.markDone(id) }
+        let rerun = resume?.rerun ?? []
+        // Commands sent before this point were held; they apply now, after the first event.
+        drive { machine, now in ((), machine.install(scheduler, rerun: rerun, nowMs: now)) }
+
+        await withTaskGroup(of: Void.self) { group in
+            var iterations = 0
+            while iterations < 100_000 {
+                iterations += 1
+                // 1. Ask the machine: phases to start, or the run is over.
+                let (over, actions) = drive { machine, _ -> (Bool, [RunMachine.Action]) in
+                    let (actions, over) = machine.next()
+                    return (over, actions)
+                }
+                for action in actions {
+                    switch action {
+                    case .cancelTasks:
+                        group.cancelAll()
+                    case .startStep(let id):
+                        clock.enter()
+                        group.addTask { [self] in
+                            let ok = await ClockContext.$key.withValue(id) {
+                                await clock.yieldTurn()
+                                return await runStep(id)
+                            }
+                            mailbox.send(.finished(id, ok))
+                            clock.leave()
+                        }
+                    default:
+                        break
+                    }
+                }
+                if over { break }
+
+                // 2. Wait for a phase to end or a command.
+                let msg = await mailbox.receive()
+                switch msg {
+                case .finished(let id, let ok):
+                    drive { machine, _ in ((), machine.stepEnded(id, succeeded: ok)) }
+                case .poke:
+                    // A command may come from a participant's observer: take turns again.
+                    await ClockContext.$key.withValue("") { await clock.yieldTurn() }
+                }
+            }
+            // Drain (cancelled runs): children end quickly once cancelled.
+            if isCancelled { group.cancelAll() }
+            while let _ = await group.next() {}
+        }
+        let final = m.withLock { $0.state }
+        if let reason = cancelReason {
+            emit(.runCancelled(.init(reason: reason)))
+        } else {
+            let failed = plan.steps.filter { final.steps[$0.id]?.status == .failed }
+            if failed.isEmpty && plan.steps.allSatisfy({ final.steps[$0.id]?.status == .done }) {
+                let s = final.score
+                emit(.runFinished(.init(reason: s.map { "mean score \($0.rounded(places: 2))" })))
+            } else {
+                let f = failed.first.flatMap { final.steps[$0.id] }
+                let why = f.map { "\($0.id) failed: \($0.lastError ?? "unknown")" } ?? "steps did not complete"
+                emit(.runFailed(.init(reason: why)))
+            }
+        }
+        return await finish()
+    }
+
+    func finish() async -> RunState {
+        let state = m.withLock { s -> RunState in
+            s.finished = true
+            return s.state
+        }
+        // The learning system remembers the run before anyone sees it end.
+        if let history = engine.history, let plan = state.plan {
+            let record = ExecutionRecord(
+                runID: plan.runID, taskType: plan.intent.taskType, complexity: plan.intent.complexity, strategy: plan.strategy,
+                modelsByStep: Dictionary(uniqueKeysWithValues: state.steps.values.filter { $0.parent == nil }.map { ($0.id, $0.model) }),
+                score: state.score, durationMs: state.elapsedMs, cost: state.cost, succeeded: state.status == .succeeded, finishedAt: Date())
+            do {
+                try await history.record(record)
+            } catch {
+                engine.logger.warning("could not record the run for recommendations: \(error)")
+            }
+        }
+        // Tool servers the run started stop with it (bounded: a broken host cannot hold the run open).
+        if let host = engine.toolHost {
+            let runID = state.runID
+            _ = try? await ToolLoop.withWatchdog(ms: 5_000, onTimeout: { ToolFailure(.timeout, "endRun did not return") }) {
+                await host.endRun(runID)
+            }
+        }
+        await awaitDelivery()
+        continuation.finish()
+        clock.leave()
+        return state
+    }
+}

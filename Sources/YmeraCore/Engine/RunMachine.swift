@@ -1,0 +1,434 @@
+/// A command a person sends to a run: from the dashboard, over MCP or from the command line, the same.
+public enum RunCommand: Sendable, Hashable {
+    /// Attempts in flight finish; no new attempt starts until `resume`.
+    case pause
+    /// Continues exactly where the pause stopped.
+    case resume
+    /// Runs the phase and every phase after it again; with a model, the phase runs again on it.
+    case retry(step: String, on: ModelID? = nil)
+    /// A pending phase will run on the model; a running one (or its unfinished subtasks) stops its
+    /// attempts in flight and restarts them on it. A done phase is refused: it is retried on a model.
+    case swap(step: String, to: ModelID)
+    /// Ends the run from any state.
+    case cancel(reason: String)
+    /// Closes a model's breaker (shared by every run of the engine).
+    case resetBreaker(ModelID)
+    /// Opens a model's breaker for a while: no attempt goes to it.
+    case forceOpenBreaker(ModelID, forMs: Int64)
+
+    /// The name used in `command_refused` events and in messages.
+    public var name: String {
+        switch self {
+        case .pause: "pause"
+        case .resume: "resume"
+        case .retry: "retry"
+        case .swap: "swap"
+        case .cancel: "cancel"
+        case .resetBreaker: "breaker_reset"
+        case .forceOpenBreaker: "breaker_open"
+        }
+    }
+
+    var step: String? {
+        switch self {
+        case .retry(let s, _), .swap(let s, _): s
+        default: nil
+        }
+    }
+
+    var model: ModelID? {
+        switch self {
+        case .retry(_, let m): m
+        case .swap(_, let m), .resetBreaker(let m), .forceOpenBreaker(let m, _): m
+        default: nil
+        }
+    }
+}
+
+/// What became of a command.
+public enum CommandOutcome: Sendable, Hashable {
+    /// Applied (its event says what changed).
+    case accepted
+    /// Not applied; nothing changed. The reason is also in a `command_refused` event unless the run has ended.
+    case refused(String)
+
+    public var isAccepted: Bool { self == .accepted }
+}
+
+/// The control of one run as a value-type state machine, in the style of `CircuitBreaker` and
+/// AsyncHTTPClient's `HTTPConnectionPool.StateMachine`: inputs (commands, a step or attempt that
+/// starts or ends, the run loop asking what to do) go in, the actions to perform come out — start
+/// a step, stop an attempt, emit an event, wake the waiters. It holds no I/O, no locks and no
+/// continuations; `RunExecution` feeds it under its lock and performs the actions afterwards, so a
+/// woken waiter always finds the state already changed.
+///
+/// Vocabulary: a *phase* is a top-level step of the plan; a *loop* is one step's attempt loop (a
+/// phase, a subtask `generation/2` or a candidate `generation#1`), alive from its first decision to
+/// its end, with at most one attempt in flight.
+struct RunMachine: Sendable, Hashable {
+    enum Mode: Sendable, Hashable {
+        case running
+        /// Attempts in flight finish; nothing new starts.
+        case paused(sinceMs: Int64)
+        case cancelled(reason: String)
+        // A person's approval gate (#16) becomes one more mode: `awaitingApproval(step:)`.
+    }
+
+    enum Action: Sendable, Hashable {
+        case emit(RunEvent.Kind)
+        /// Start a phase (a task that runs it).
+        case startStep(String)
+        /// Stop the attempt in flight of a loop (cancel its task); the loop then asks `attemptStopped`.
+        case stopAttempt(String)
+        /// Wake every task waiting at the pause gate. Comes after the state changed.
+        case wakeWaiters
+        /// Cancel the phases' tasks (sleeps and waits end at once).
+        case cancelTasks
+        /// Perform a breaker command on the engine's shared registry and emit what it says.
+        case resetBreaker(ModelID)
+        case forceOpenBreaker(ModelID, forMs: Int64)
+    }
+
+    /// What a loop does at its next decision point.
+    enum Gate: Sendable, Hashable {
+        /// Go on; with a model: the user swapped it, start again on that model.
+        case proceed(swapTo: ModelID?)
+        /// Wait at the pause gate, then ask again.
+        case wait
+        /// End the loop (cancelled, or its input was reset by a retry).
+        case stop(String)
+    }
+
+    /// Why a loop's attempt was stopped from outside.
+    enum Stop: Sendable, Hashable {
+        case cancelled(String)
+        /// Its phase is being run again (a retry): the loop ends.
+        case reset
+        /// Restart on this model.
+        case swap(ModelID)
+        /// Nothing asked for it (a cancellation from elsewhere).
+        case none
+    }
+
+    struct Loop: Sendable, Hashable {
+        /// Model of the attempt in flight; nil between attempts.
+        var inFlight: ModelID?
+    }
+
+    private(set) var mode: Mode = .running
+    private(set) var plan: RunPlan
+    private(set) var scheduler: StepScheduler?
+    let knownModels: Set<ModelID>
+    /// Loops alive, by step id.
+    private(set) var loops: [String: Loop] = [:]
+    /// A swap waiting for a loop's next decision point.
+    private(set) var swaps: [String: ModelID] = [:]
+    /// Phases that stop and are reset when they end; true: announce the reset then (the retried phase
+    /// itself; phases downstream were named in its `step_reset`).
+    private(set) var stopping: [String: Bool] = [:]
+    /// Phases (running now) whose own attempt loop has started at least once.
+    private(set) var loopsSeen: Set<String> = []
+    /// Decomposed phases: subtasks planned and not yet finished.
+    private(set) var unfinishedSubtasks: [String: Set<String>] = [:]
+    /// Set once the run loop decided the run is over: commands are refused from then on.
+    private(set) var ended = false
+    /// Commands sent before the run's first event, applied right after it.
+    private(set) var deferred: [RunCommand] = []
+
+    init(plan: RunPlan, knownModels: Set<ModelID>) {
+        self.plan = plan
+        self.knownModels = knownModels
+    }
+
+    var isPaused: Bool { if case .paused = mode { true } else { false } }
+    var cancelReason: String? { if case .cancelled(let r) = mode { r } else { nil } }
+
+    static func phaseID(_ stepID: String) -> String {
+        if let i = stepID.firstIndex(where: { $0 == "/" || $0 == "#" }) { return String(stepID[..<i]) }
+        return stepID
+    }
+
+    /// Loops of a phase: the phase itself, its subtasks and its candidates.
+    func loopIDs(of phase: String) -> [String] {
+        loops.keys.filter { Self.phaseID($0) == phase }.sorted()
+    }
+
+    // MARK: the run loop
+
+    /// The run loop has emitted the run's first event and built its graph: commands held until now
+    /// apply, after the steps a resume runs again are reset.
+    mutating func install(_ scheduler: StepScheduler, rerun: [String], nowMs: Int64) -> [Action] {
+        self.scheduler = scheduler
+        var actions: [Action] = rerun.filter { plan.step($0) != nil }.map { .emit(.stepReset(.init(step: $0, reset: self.scheduler!.reset($0)))) }
+        let held = deferred
+        deferred = []
+        for c in held { actions += command(c, nowMs: nowMs).1 }
+        return actions
+    }
+
+    /// The plan's graph could not be built: the run ends at once.
+    mutating func invalidPlan() -> [Action] {
+        ended = true
+        deferred = []
+        return []
+    }
+
+    /// The run loop's decision point: phases to start now, or that the run is over.
+    mutating func next() -> (actions: [Action], over: Bool) {
+        guard !ended, var sched = scheduler else { return ([], true) }
+        defer { scheduler = sched }
+        if case .cancelled = mode {
+            if sched.running.isEmpty {
+                ended = true
+                return ([], true)
+            }
+            return ([.cancelTasks], false)
+        }
+        var actions: [Action] = []
+        if mode == .running {
+            actions = sched.nextReady().map { .startStep($0) }
+        }
+        if sched.running.isEmpty && (sched.isFinished || (mode == .running && sched.nextReadyPreview().isEmpty)) {
+            ended = true
+            return (actions, true)
+        }
+        return (actions, false)
+    }
+
+    /// A phase's task ended.
+    mutating func stepEnded(_ id: String, succeeded: Bool) -> [Action] {
+        guard scheduler != nil else { return [] }
+        for loop in loopIDs(of: id) { loops[loop] = nil }
+        swaps = swaps.filter { Self.phaseID($0.key) != id }
+        unfinishedSubtasks[id] = nil
+        loopsSeen.remove(id)
+        if let announce = stopping.removeValue(forKey: id), cancelReason == nil {
+            // Stopped to run again (a retry): back to pending, with what depends on it.
+            scheduler!.finish(id, succeeded: true)
+            let reset = scheduler!.reset(id)
+            return announce ? [.emit(.stepReset(.init(step: id, reset: reset)))] : []
+        }
+        let skipped = scheduler!.finish(id, succeeded: succeeded)
+        return skipped.map { .emit(.stepSkipped(.init(step: $0, reason: "\(id) failed"))) }
+    }
+
+    // MARK: loops and attempts
+
+    /// A loop starts. Returns the model its phase runs on now (a swap may have come between the
+    /// phase's start and this moment); candidates keep their own models (nil).
+    @discardableResult
+    mutating func loopStarted(_ id: String) -> ModelID? {
+        loops[id] = Loop()
+        if !id.contains("/") && !id.contains("#") { loopsSeen.insert(id) }
+        return id.contains("#") ? nil : model(of: Self.phaseID(id))
+    }
+
+    mutating func loopEnded(_ id: String) {
+        loops[id] = nil
+        swaps[id] = nil
+        let phase = Self.phaseID(id)
+        if id.contains("/") { unfinishedSubtasks[phase]?.remove(id) }
+    }
+
+    mutating func subtasksPlanned(_ phase: String, _ ids: [String]) {
+        unfinishedSubtasks[phase] = Set(ids)
+    }
+
+    mutating func subtaskFinished(_ id: String) {
+        unfinishedSubtasks[Self.phaseID(id)]?.remove(id)
+    }
+
+    /// A loop's decision point before each attempt.
+    mutating func gate(_ id: String) -> Gate {
+        if let reason = cancelReason { return .stop(reason) }
+        if stopping[Self.phaseID(id)] != nil { return .stop("input reset by a retry") }
+        if isPaused { return .wait }
+        return .proceed(swapTo: swaps.removeValue(forKey: id))
+    }
+
+    /// An attempt starts on `model`. True: stop it at once (a command arrived since the gate).
+    mutating func attemptStarted(_ id: String, model: ModelID) -> Bool {
+        loops[id, default: Loop()].inFlight = model
+        return cancelReason != nil || stopping[Self.phaseID(id)] != nil || swaps[id] != nil
+    }
+
+    mutating func attemptEnded(_ id: String) {
+        loops[id]?.inFlight = nil
+    }
+
+    /// An attempt ended as cancelled: what stopped it.
+    mutating func attemptStopped(_ id: String) -> Stop {
+        if let reason = cancelReason { return .cancelled(reason) }
+        if stopping[Self.phaseID(id)] != nil { return .reset }
+        if let m = swaps.removeValue(forKey: id) { return .swap(m) }
+        return .none
+    }
+
+    /// An attempt answered in full, possibly just as a swap or a retry stopped it: a pending swap
+    /// still restarts the loop on the new model, a reset still ends it (a cancel is left to the
+    /// loop's next decision point; the answer stands).
+    mutating func attemptAnswered(_ id: String) -> Stop {
+        if stopping[Self.phaseID(id)] != nil { return .reset }
+        if let m = swaps.removeValue(forKey: id) { return .swap(m) }
+        return .none
+    }
+
+    /// True when a phase's work is being thrown away (it or its input was reset by a retry).
+    func isStopping(_ id: String) -> Bool { stopping[Self.phaseID(id)] != nil }
+
+    /// The current model of a phase (the plan as changed by swaps).
+    func model(of phase: String) -> ModelID? { plan.step(phase)?.model }
+
+    // MARK: commands
+
+    /// A command. Returns its outcome and the actions to perform; a refused command changes nothing
+    /// and emits `command_refused` (unless the run has ended: no event follows the last one).
+    mutating func command(_ c: RunCommand, nowMs: Int64) -> (CommandOutcome, [Action]) {
+        if ended { return (.refused("the run has ended"), []) }
+        if scheduler == nil {
+            deferred.append(c)
+            return (.accepted, [])
+        }
+        func refuse(_ reason: String) -> (CommandOutcome, [Action]) {
+            (.refused(reason), [.emit(.commandRefused(.init(command: c.name, step: c.step, model: c.model, reason: reason)))])
+        }
+        if cancelReason != nil {
+            if case .cancel = c { return refuse("the run is already being cancelled") }
+            return refuse("the run is being cancelled")
+        }
+        switch c {
+        case .pause:
+            if isPaused { return refuse("the run is already paused") }
+            mode = .paused(sinceMs: nowMs)
+            let inFlight = scheduler?.running ?? []
+            let note = inFlight.isEmpty ? "nothing in flight" : "attempts in flight finish; no new attempt starts until resume"
+            return (.accepted, [.emit(.paused(.init(inFlight: inFlight, note: note)))])
+
+        case .resume:
+            guard case .paused(let since) = mode else { return refuse("the run is not paused") }
+            mode = .running
+            return (.accepted, [.emit(.resumed(.init(pausedMs: Int(max(0, nowMs - since))))), .wakeWaiters])
+
+        case .cancel(let reason):
+            mode = .cancelled(reason: reason)
+            let stops: [Action] = loops.filter { $0.value.inFlight != nil }.keys.sorted().map { .stopAttempt($0) }
+            return (.accepted, stops + [.cancelTasks, .wakeWaiters])
+
+        case .resetBreaker(let m):
+            guard knownModels.contains(m) else { return refuse("\(m) is not in the catalog") }
+            return (.accepted, [.resetBreaker(m)])
+
+        case .forceOpenBreaker(let m, let ms):
+            guard knownModels.contains(m) else { return refuse("\(m) is not in the catalog") }
+            guard ms > 0 else { return refuse("a breaker opens for a positive time") }
+            return (.accepted, [.forceOpenBreaker(m, forMs: ms)])
+
+        case .swap(let id, let to):
+            if let why = phaseProblem(id) { return refuse(why) }
+            guard knownModels.contains(to) else { return refuse("\(to) is not in the catalog") }
+            guard let sched = scheduler, let step = plan.step(id) else { return refuse("the run has not started") }
+            let from = step.model
+            switch sched.states[id] ?? .pending {
+            case .done:
+                return refuse("\(id) is done on \(from); a swap would not change what it produced — retry it on \(to) to run it again")
+            case .failed, .skipped:
+                return refuse("\(id) has \(sched.states[id] == .failed ? "failed" : "been skipped"); retry it on \(to) to run it again")
+            case .pending:
+                if from == to { return refuse("\(id) already runs on \(to)") }
+                setModel(id, to)
+                return (.accepted, [.emit(.modelSwapped(.init(step: id, from: from, to: to, restarted: false)))])
+            case .running:
+                if stopping[id] != nil {
+                    // It is stopping to run again: it will run on the new model.
+                    if from == to { return refuse("\(id) already runs on \(to)") }
+                    setModel(id, to)
+                    return (.accepted, [.emit(.modelSwapped(.init(step: id, from: from, to: to, restarted: false)))])
+                }
+                if !step.candidates.isEmpty {
+                    return refuse("\(id) runs \(step.candidates.count) candidates, each on its own model; retry it on \(to) to run it again")
+                }
+                // The loops that will take the new model: the phase's own, or its unfinished subtasks'.
+                // Loops not started yet read the phase's model when they start: the plan change reaches them.
+                let targets = step.decompose ? loopIDs(of: id).filter { $0.contains("/") } : (loops[id] != nil ? [id] : [])
+                let notStarted = step.decompose ? (unfinishedSubtasks[id].map { !$0.isEmpty } ?? true) : !loopsSeen.contains(id)
+                guard !targets.isEmpty || notStarted else {
+                    return refuse("\(id) has finished its attempts and is being checked; retry it on \(to) to run it again")
+                }
+                let onModel = targets.compactMap { loops[$0]?.inFlight }
+                if from == to && onModel.allSatisfy({ $0 == to }) { return refuse("\(id) already runs on \(to)") }
+                setModel(id, to)
+                var actions: [Action] = []
+                var restarted = false
+                for t in targets where loops[t]?.inFlight != to || swaps[t] != nil {
+                    swaps[t] = to
+                    if loops[t]?.inFlight != nil {
+                        restarted = true
+                        actions.append(.stopAttempt(t))
+                    }
+                }
+                let shownFrom = onModel.first { $0 != to } ?? from
+                return (.accepted, [.emit(.modelSwapped(.init(step: id, from: shownFrom, to: to, restarted: restarted)))] + actions)
+            }
+
+        case .retry(let id, let on):
+            if let why = phaseProblem(id) { return refuse(why) }
+            if let on, !knownModels.contains(on) { return refuse("\(on) is not in the catalog") }
+            guard var sched = scheduler, let step = plan.step(id) else { return refuse("the run has not started") }
+            switch sched.states[id] ?? .pending {
+            case .pending:
+                guard let on else { return refuse("\(id) has not run yet") }
+                if step.model == on { return refuse("\(id) has not run yet and already runs on \(on)") }
+                setModel(id, on)
+                return (.accepted, [.emit(.modelSwapped(.init(step: id, from: step.model, to: on, restarted: false)))])
+            case .running:
+                if stopping[id] == true {
+                    if let on, on != step.model { setModel(id, on) } else { return refuse("\(id) is already starting again") }
+                    return (.accepted, [])
+                }
+                // It stops (every loop of it) and, once ended, is reset and runs again.
+                stopping[id] = true
+                if let on { setModel(id, on) }
+                return (.accepted, stopActions(id) + [.wakeWaiters])
+            case .done, .failed, .skipped:
+                let reset = sched.reset(id)
+                scheduler = sched
+                if let on { setModel(id, on) }
+                // Phases downstream that run read the old input: they stop and wait for the new one.
+                var actions: [Action] = [.emit(.stepReset(.init(step: id, reset: reset, model: on)))]
+                for r in reset where sched.states[r] == .running && stopping[r] == nil {
+                    stopping[r] = false
+                    actions += stopActions(r)
+                }
+                if actions.count > 1 { actions.append(.wakeWaiters) }
+                return (.accepted, actions)
+            }
+        }
+    }
+
+    /// Why a command cannot name this step, or nil.
+    private func phaseProblem(_ id: String) -> String? {
+        if plan.step(id) != nil { return nil }
+        let phase = Self.phaseID(id)
+        if phase != id && plan.step(phase) != nil { return "\(id) is part of \(phase); commands apply to the phase" }
+        return "the run has no phase \(id)"
+    }
+
+    private mutating func setModel(_ id: String, _ model: ModelID) {
+        guard let i = plan.steps.firstIndex(where: { $0.id == id }) else { return }
+        plan.steps[i].model = model
+        plan.steps[i].fallbacks.removeAll { $0 == model }
+    }
+
+    private func stopActions(_ phase: String) -> [Action] {
+        loopIDs(of: phase).filter { loops[$0]?.inFlight != nil }.map { .stopAttempt($0) }
+    }
+}
+
+extension StepScheduler {
+    /// What `nextReady` would start, without starting it.
+    func nextReadyPreview() -> [String] {
+        var copy = self
+        copy.limit = Int.max / 2
+        return copy.nextReady()
+    }
+}
