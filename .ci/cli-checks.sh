@@ -109,7 +109,7 @@ check "the refusal says why" bash -c "\"$Y\" pause $rid 2>&1 | grep -q 'already 
 check "ymera resume RUN continues the paused live run through its owner" bash -c "\"$Y\" resume $rid 2>&1 | grep -q 'resumed'"
 check "the owner's --json shows paused then resumed" bash -c "grep -q '\"type\":\"paused\"' $TMP/live.jsonl && grep -q '\"type\":\"resumed\"' $TMP/live.jsonl"
 check "ymera swap RUN PHASE with an unknown model is a clear error (exit 2)" bash -c "\"$Y\" swap $rid validation no-such/model 2>&1 | grep -q \"model 'no-such/model'\""
-check "ymera retry RUN with an unknown phase is refused, naming the phases" bash -c "\"$Y\" retry $rid deploy 2>&1 | grep -q \"no phase 'deploy'\""
+check "ymera retry RUN with an unknown phase is refused by the owner, saying so" bash -c "\"$Y\" retry $rid deploy 2>&1 | grep -q 'has no phase deploy'"
 check "ymera cancel RUN cancels it; the owner records the end" bash -c "\"$Y\" cancel $rid --reason 'enough' 2>&1 | grep -q 'cancelled: enough'"
 wait $live; lrc=$?
 check "the cancelled run's own process exits 1 with a cancelled summary" bash -c "test $lrc -eq 1 && tail -1 $TMP/live.jsonl | grep -q '\"status\":\"cancelled\"'"
