@@ -154,5 +154,23 @@ assert s["below_threshold"] and all(p["score"] < p["threshold"] for p in s["belo
 assert "below the quality threshold" in (s.get("reason") or ""), s.get("reason")' "$TMP/irr.jsonl" $rc
 check "the summary table names the phases below the threshold" bash -c "grep -q 'quality: below the threshold' \"\$0\" || (timeout 120 \"$Y\" show \"\$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])[\"run_id\"])' \"\$1\")\" | grep -q '^quality  below the threshold')" "$TMP/irr.err" "$TMP/irr.jsonl"
 
+# Steering a run of another process through the journal: pause, resume, swap, cancel from a shell.
+"$Y" run "Write a haiku about write-ahead logs" --simulate --realtime --sim-pace 3 --strategy multi --validator heuristic --json \
+  > "$TMP/live.jsonl" 2>"$TMP/live.err" &
+live=$!
+i=0; while [ $i -lt 150 ] && ! grep -q '"type":"step_started"' "$TMP/live.jsonl" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+rid=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["plan"]["run_id"])' "$TMP/live.jsonl" 2>/dev/null)
+check "ymera pause RUN pauses a live run of another process and prints the confirming event" bash -c "\"$Y\" pause $rid --json | grep -q '\"type\":\"paused\"'"
+check "ymera pause of a paused run is refused with the owner's reason (exit 2)" bash -c "\"$Y\" pause $rid 2>&1; test \$? -eq 2" 
+check "the refusal says why" bash -c "\"$Y\" pause $rid 2>&1 | grep -q 'already paused'"
+check "ymera resume RUN continues the paused live run through its owner" bash -c "\"$Y\" resume $rid 2>&1 | grep -q 'resumed'"
+check "the owner's --json shows paused then resumed" bash -c "grep -q '\"type\":\"paused\"' $TMP/live.jsonl && grep -q '\"type\":\"resumed\"' $TMP/live.jsonl"
+check "ymera swap RUN PHASE with an unknown model is a clear error (exit 2)" bash -c "\"$Y\" swap $rid validation no-such/model 2>&1 | grep -q \"model 'no-such/model'\""
+check "ymera retry RUN with an unknown phase is refused by the owner, saying so" bash -c "\"$Y\" retry $rid deploy 2>&1 | grep -q 'has no phase deploy'"
+check "ymera cancel RUN cancels it; the owner records the end" bash -c "\"$Y\" cancel $rid --reason 'enough' 2>&1 | grep -q 'cancelled: enough'"
+wait $live; lrc=$?
+check "the cancelled run's own process exits 1 with a cancelled summary" bash -c "test $lrc -eq 1 && tail -1 $TMP/live.jsonl | grep -q '\"status\":\"cancelled\"'"
+check "a command for an ended run is refused (exit 2)" bash -c "\"$Y\" pause $rid 2>&1 | grep -q 'already ended'"
+check "a command for an unknown run is a clear error" bash -c "\"$Y\" cancel no-such-run 2>&1 | grep -q \"no run matches 'no-such-run'\""
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -250,5 +250,44 @@ check "the run reaches succeeded with no other key" "✓ succeeded" 900
 keys q
 wait_for "EXITED" 50 >/dev/null
 
+# --- 15. A run of another process: listed, followed live, paused and resumed from here; then idle.
+# The dashboard follows the journal; `ymera run` in another tmux window owns the run and applies the
+# dashboard's commands (written to the journal) — its own --json shows them.
+FOLLOW="$(mktemp -d)"
+start 120 40
+wait_for "YMERA" 100
+T new-window -d -t ymera -n headless \
+  "env YMERA_HOME=$DATA $BIN run 'Write a haiku about write-ahead logs' --simulate --realtime --sim-pace 3 --strategy multi \
+   --validator heuristic --json >$FOLLOW/run.jsonl 2>$FOLLOW/run.err; echo \$? >$FOLLOW/run.rc"
+check "a run started by \`ymera run\` elsewhere appears in the Runs list" "\[pid [0-9]+\].*haiku about write-ahead" 150
+keys Enter
+check "opening it follows it live (its owner named)" "FOLLOWING pid [0-9]+" 50
+check "its pipeline advances on screen" "✓ planning" 300
+keys p
+check "p pauses it through its owner" "‖ paused" 100
+i=0; while [ $i -lt 100 ] && ! grep -q '"type":"paused"' "$FOLLOW/run.jsonl" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+if grep -q '"type":"paused"' "$FOLLOW/run.jsonl"; then ok "the headless process's --json shows paused"; else bad "the headless process's --json shows paused"; fi
+keys p
+check "p resumes it" "▶ running" 100
+if grep -q '"type":"resumed"' "$FOLLOW/run.jsonl"; then ok "the headless process's --json shows resumed"; else bad "the headless process's --json shows resumed"; fi
+check "it finishes, on screen" "✓ succeeded" 900
+i=0; while [ $i -lt 100 ] && [ ! -s "$FOLLOW/run.rc" ]; do sleep 0.1; i=$((i + 1)); done
+if [ "$(cat "$FOLLOW/run.rc" 2>/dev/null)" = "0" ]; then ok "the headless run exits 0"; else bad "the headless run exits 0 (rc $(cat "$FOLLOW/run.rc" 2>/dev/null))"; fi
+# Idle with another process's run finished and journaled: the dashboard uses no CPU over 10 s.
+panepid="$(T display-message -p -t ymera:0 '#{pane_pid}')"
+dpid="$(pgrep -P "$panepid" | head -1 || true)"
+if [ -n "$dpid" ]; then
+  sleep 1
+  cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+  before="$(cpu "$dpid")"; sleep 10; after="$(cpu "$dpid")"
+  ticks=$((after - before)); hz="$(getconf CLK_TCK)"
+  echo "     dashboard CPU over 10 s idle after following a finished run: $ticks ticks (1/$hz s)"
+  if [ "$ticks" -le 3 ]; then ok "idle dashboard after a followed run ended: $ticks ticks in 10 s"; else bad "idle dashboard uses CPU: $ticks ticks in 10 s"; fi
+else
+  bad "no dashboard pid for the idle check"
+fi
+keys q
+rm -rf "$FOLLOW"
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

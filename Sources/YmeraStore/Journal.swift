@@ -132,10 +132,13 @@ public final class Journal: Sendable {
         do {
             try pool.write { db in
                 for e in events {
+                    if touchedSet.insert(e.runID).inserted {
+                        touched.append(e.runID)
+                        try checkOwnership(db, runID: e.runID)
+                    }
                     if w.live[e.runID] == nil {
                         w.live[e.runID] = try loadLive(db, runID: e.runID, wallNow: wallNow)
                     }
-                    if touchedSet.insert(e.runID).inserted { touched.append(e.runID) }
                     try process(e, live: &w.live[e.runID]!, db: db, encoder: w.encoder)
                 }
                 for id in forceFlush where w.live[id] != nil {
@@ -442,27 +445,24 @@ public final class Journal: Sendable {
 
     // MARK: interrupted runs
 
-    /// Marks runs with no terminal event whose writing process is gone as `interrupted` (in the `runs`
-    /// and `steps` tables). Returns their ids. Called on open; cheap (an index on status).
+    /// Marks runs with no terminal event whose owner is gone as `interrupted` (in the `runs` and
+    /// `steps` tables). Returns their ids. Called on open; cheap (an index on status). The owner is the
+    /// ownership record where there is one (pid, host, start time, heartbeat), else the writer columns
+    /// of `runs`; each run is checked again inside the write, so a run taken over meanwhile is left alone.
     @discardableResult
     public func markInterruptedRuns() throws -> [String] {
-        let open = try pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT id, owner_pid, owner_start FROM runs WHERE status IN ('planned', 'running', 'paused')")
-        }
-        // Many open runs usually share a few writers: ask about each process once.
+        let open = try pool.read { db in try Self.openRunOwners(db) }
         var alive: [ProcessIdentity: Bool] = [owner: true]
-        let dead: [String] = open.compactMap { row in
-            let pid: Int32? = row["owner_pid"]
-            let start: Int64? = row["owner_start"]
-            let ident = ProcessIdentity(pid: pid ?? 0, startTicks: start ?? 0)
-            if alive[ident] == nil { alive[ident] = ident.isAlive }
-            return alive[ident] == true ? nil : row["id"]
+        func gone(_ o: (legacy: ProcessIdentity, record: RunOwner?)) -> Bool {
+            if let r = o.record { return isGone(r, staleAfter: Self.defaultStaleAfter) }
+            if alive[o.legacy] == nil { alive[o.legacy] = o.legacy.isAlive }
+            return alive[o.legacy] != true
         }
-        guard !dead.isEmpty else { return [] }
-        try pool.write { db in
-            for id in dead {
+        guard open.contains(where: { gone($0.value) }) else { return [] }
+        return try pool.write { db in
+            var dead: [String] = []
+            for (id, o) in try Self.openRunOwners(db) where gone(o) {
+                dead.append(id)
                 try db.execute(
                     sql: "UPDATE runs SET status = 'interrupted', owner_pid = NULL, owner_start = NULL WHERE id = ? AND status IN ('planned', 'running', 'paused')",
                     arguments: [id])
@@ -473,8 +473,32 @@ public final class Journal: Sendable {
                     sql: "UPDATE attempts SET status = 'abandoned' WHERE run_id = ? AND status = 'running'",
                     arguments: [id])
             }
+            return dead.sorted()
         }
-        return dead
+    }
+
+    /// Open runs (no terminal status, not yet marked interrupted) with their writer and ownership record.
+    static func openRunOwners(_ db: Database) throws -> [String: (legacy: ProcessIdentity, record: RunOwner?)] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT r.id, r.owner_pid, r.owner_start, o.pid, o.host, o.start_ticks, o.since, o.heartbeat
+                FROM runs r LEFT JOIN run_owners o ON o.run_id = r.id
+                WHERE r.status IN ('planned', 'running', 'paused')
+                """)
+        var out: [String: (legacy: ProcessIdentity, record: RunOwner?)] = [:]
+        for r in rows {
+            let legacy = ProcessIdentity(pid: r[1] ?? 0, startTicks: r[2] ?? 0)
+            var record: RunOwner?
+            let pid: Int32? = r[3]
+            if let pid {
+                record = RunOwner(
+                    pid: pid, host: r[4], startTicks: r[5], since: Date(timeIntervalSince1970: r[6]),
+                    heartbeat: Date(timeIntervalSince1970: r[7]))
+            }
+            out[r[0]] = (legacy, record)
+        }
+        return out
     }
 }
 

@@ -29,7 +29,14 @@ public final class JournalSink: Sendable {
     private let buffer = Mutex(Buffer())
     private let timer: Mutex<Task<Void, Never>?> = Mutex(nil)
 
-    public init(journal: Journal, maxBatch: Int = 256, maxDelay: Duration = .milliseconds(100)) {
+    /// Told of each batch once it is committed (benchmarks trace commit times with it).
+    let onCommit: (@Sendable ([RunEvent]) -> Void)?
+
+    public init(
+        journal: Journal, maxBatch: Int = 256, maxDelay: Duration = .milliseconds(100),
+        onCommit: (@Sendable ([RunEvent]) -> Void)? = nil
+    ) {
+        self.onCommit = onCommit
         self.journal = journal
         self.maxBatch = max(1, maxBatch)
         self.maxDelay = maxDelay
@@ -93,6 +100,7 @@ public final class JournalSink: Sendable {
         guard !b.events.isEmpty else { return }
         do {
             try journal.append(b.events)
+            onCommit?(b.events)
         } catch {
             if b.error == nil { b.error = error }
         }

@@ -224,12 +224,17 @@ extension Journal {
         try pool.read { db in try Self.fetchEvents(db, runID: runID) }
     }
 
-    static func fetchEvents(_ db: Database, runID: String) throws -> [RunEvent] {
+    static func fetchEvents(
+        _ db: Database, runID: String, where condition: String? = nil, _ arguments: [any DatabaseValueConvertible] = [],
+        order: String = "seq"
+    ) throws -> [RunEvent] {
         let decoder = JSONDecoder()
         var out: [RunEvent] = []
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT seq, t_ms, type, step, text, payload FROM events WHERE run_id = ? ORDER BY seq",
-            arguments: [runID])
+            db,
+            sql: "SELECT seq, t_ms, type, step, text, payload FROM events WHERE run_id = ?"
+                + (condition.map { " AND \($0)" } ?? "") + " ORDER BY \(order)",
+            arguments: StatementArguments([runID as any DatabaseValueConvertible] + arguments))
         while let r = try rows.next() {
             let seq: Int = r[0], t: Int = r[1], type: String = r[2]
             let step: String? = r[3], text: String? = r[4], payload: String? = r[5]
@@ -247,11 +252,11 @@ extension Journal {
     /// writer is gone. A run live in this process returns its live state (held text included).
     public func state(_ runID: String) throws -> RunState? {
         if let live = writer.withLock({ $0.live[runID]?.state }) { return live }
-        let (events, owner, lastSeq) = try pool.read { db -> ([RunEvent], ProcessIdentity?, Int) in
+        let (events, owner, record, lastSeq) = try pool.read { db -> ([RunEvent], ProcessIdentity?, RunOwner?, Int) in
             let ev = try Self.fetchEvents(db, runID: runID)
             let row = try Row.fetchOne(db, sql: "SELECT owner_pid, owner_start FROM runs WHERE id = ?", arguments: [runID])
             let owner = row.map { ProcessIdentity(pid: $0[0] ?? 0, startTicks: $0[1] ?? 0) }
-            return (ev, owner, try Self.fetchLastSeq(db, runID: runID))
+            return (ev, owner, try Self.fetchOwner(db, runID: runID), try Self.fetchLastSeq(db, runID: runID))
         }
         if events.isEmpty {
             return try run(runID) == nil ? nil : RunState(runID: runID)
@@ -260,7 +265,8 @@ extension Journal {
         // Coalesced text rows are keyed by their first delta: numbering continues after the last one.
         state.lastSeq = max(state.lastSeq, lastSeq)
         if !state.status.isTerminal {
-            let alive = owner.map { $0 == self.owner || $0.isAlive } ?? false
+            let alive =
+                record.map { !isGone($0, staleAfter: Self.defaultStaleAfter) } ?? owner.map { $0 == self.owner || $0.isAlive } ?? false
             if !alive { state.markInterruptedIfOpen() }
         }
         return state

@@ -125,6 +125,8 @@ public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
     case ambiguousRunID(String, matches: [String])
     case noPlan(String)
     case invalidArgument(String)
+    /// Another process owns the run: this one may not append its events.
+    case notOwner(String, owner: String)
 
     public var description: String {
         switch self {
@@ -134,6 +136,7 @@ public enum JournalError: Error, Sendable, Equatable, CustomStringConvertible {
                 + matches.prefix(5).joined(separator: ", ") + (matches.count > 5 ? ", …" : "")
         case .noPlan(let id): "run \(id) has no plan in its journal"
         case .invalidArgument(let s): s
+        case .notOwner(let id, let owner): "run \(id) is owned by \(owner); this process may not write its events"
         }
     }
 }

@@ -4,7 +4,7 @@ import GRDB
 /// version adds a new migration (the tests keep v1's SQL frozen and upgrade from it).
 public enum JournalSchema {
     /// Identifiers of the migrations, oldest first.
-    public static let versions = ["v1-journal", "v2-search", "v3-owner-breakers-learning"]
+    public static let versions = ["v1-journal", "v2-search", "v3-owner-breakers-learning", "v4-ownership-commands"]
 
     /// v1: runs, steps, attempts and the event journal (every event's flat JSON in `payload`).
     public static let v1SQL = """
@@ -193,6 +193,34 @@ public enum JournalSchema {
             AND r.complexity IS NOT NULL AND r.strategy IS NOT NULL;
         """
 
+    /// v4: the ownership of live runs (one process drives a run: pid, host, process start time,
+    /// heartbeat) and the commands other processes address to a run (the journal is the bus).
+    public static let v4SQL = """
+        CREATE TABLE run_owners (
+          run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          pid INTEGER NOT NULL,
+          host TEXT NOT NULL,
+          start_ticks INTEGER NOT NULL,
+          since REAL NOT NULL,
+          heartbeat REAL NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE run_commands (
+          id INTEGER PRIMARY KEY,
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          kind TEXT NOT NULL,
+          step TEXT,
+          model TEXT,
+          reason TEXT,
+          issued_by TEXT NOT NULL,
+          issued_at REAL NOT NULL,
+          state TEXT NOT NULL DEFAULT 'pending',
+          outcome TEXT,
+          after_seq INTEGER,
+          settled_at REAL
+        );
+        CREATE INDEX run_commands_pending ON run_commands(run_id, state);
+        """
+
     /// The migrator with every version registered.
     public static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -203,6 +231,7 @@ public enum JournalSchema {
             try db.execute(sql: v2FinishSQL)
         }
         m.registerMigration(versions[2]) { db in try db.execute(sql: v3SQL) }
+        m.registerMigration(versions[3]) { db in try db.execute(sql: v4SQL) }
         return m
     }
 }

@@ -127,18 +127,18 @@ final class Child: Sendable {
     var outputLines: [String] { lines.withLock { $0 } }
 }
 
-private func jsonObject(_ line: String) -> [String: Any]? {
+func jsonObject(_ line: String) -> [String: Any]? {
     (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
 }
 
-private func tempDir(_ tag: String) throws -> URL {
+func tempDir(_ tag: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("ymera-cli-\(tag)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
 
 /// An environment with no provider keys and no user directories of the machine.
-private func isolatedEnvironment(home: URL, extra: [String: String] = [:]) -> [String: String] {
+func isolatedEnvironment(home: URL, extra: [String: String] = [:]) -> [String: String] {
     var env: [String: String] = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": home.path,
                                  "XDG_CONFIG_HOME": home.appendingPathComponent(".config").path,
                                  "XDG_DATA_HOME": home.appendingPathComponent(".local/share").path,

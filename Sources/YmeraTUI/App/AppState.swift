@@ -36,6 +36,9 @@ public struct RunEntry: Sendable {
     public var selectedModel = 0
     /// Shown from the plan before the run's own `runPlanned` event arrives (then replaced by it).
     public var provisional = false
+    /// The process that drives a live run of another process ("pid 4242 on host-a since …"), followed
+    /// through the journal and steered through its command channel; nil for this dashboard's runs.
+    public var owner: String?
     /// The files view (the run's workspace) replaces the panes while open.
     public var showFiles = false
     /// Row of the file tree: files by path, then refused names.
@@ -270,6 +273,10 @@ public enum Action: Sendable {
     case started(RunPlan, runID: String)
     case historyLoaded([HistoryEntry], search: String?)
     case runLoaded(String, [RunEvent])
+    /// A live run of another process, seen for the first time: its owner and its events so far.
+    case followed(runID: String, owner: String, events: [RunEvent])
+    /// A followed run's owner is gone without journaling an end: the run is interrupted.
+    case ownerGone(runID: String)
     /// A file's content (or why it could not be read), for the files view.
     case fileLoaded(runID: String, path: String, version: Int, content: String?, error: String?)
     case backendFailed(String)
@@ -312,9 +319,14 @@ public struct AppState: Sendable {
 
     public var isTooSmall: Bool { width < Self.minWidth || height < Self.minHeight }
 
-    /// Live runs that have not ended.
+    /// Live runs that have not ended (this dashboard's and the followed runs of other processes).
     public var activeRuns: [String] {
         runOrder.filter { id in runs[id].map { !$0.readOnly && $0.state.isActive } ?? false }
+    }
+
+    /// Active runs this dashboard drives (quitting cancels them; runs of other processes go on).
+    public var ownActiveRuns: [String] {
+        activeRuns.filter { runs[$0]?.owner == nil }
     }
 
     /// Whether something on screen changes with time alone (a live run's clock, breaker countdowns).
@@ -425,6 +437,23 @@ public struct AppState: Sendable {
             if !runOrder.contains(id) { runOrder.append(id) }
             go(.run(id))
             return []
+        case .followed(let id, let owner, let events):
+            if let e = runs[id], !e.readOnly, e.owner == nil, e.state.isActive { return [] }  // driven here
+            var entry = RunEntry(state: RunState.replay(events))
+            entry.state.runID = id
+            entry.owner = owner
+            entry.lastEventWallMs = nowMs
+            if let old = runs[id] {
+                entry.selectedStep = old.selectedStep
+                entry.focus = old.focus
+            }
+            runs[id] = entry
+            if !runOrder.contains(id) { runOrder.append(id) }
+            return []
+        case .ownerGone(let id):
+            guard runs[id]?.owner != nil else { return [] }
+            runs[id]!.state.markInterruptedIfOpen()
+            return []
         case .fileLoaded(let id, let path, let version, let content, let error):
             guard var e = runs[id] else { return [] }
             if e.requestedFile == "\(version)/\(path)" { e.requestedFile = nil }
@@ -486,7 +515,7 @@ public struct AppState: Sendable {
     }
 
     mutating func requestQuit() -> [Effect] {
-        if activeRuns.isEmpty { return [.quit] }
+        if ownActiveRuns.isEmpty { return [.quit] }
         prompt = Prompt(kind: .quitConfirm)
         return []
     }
@@ -524,7 +553,7 @@ public struct AppState: Sendable {
         case .quitConfirm:
             prompt = nil
             if key == .char("y") || key == .char("Y") {
-                return activeRuns.map { Effect.control(runID: $0, .cancel) } + [.quit]
+                return ownActiveRuns.map { Effect.control(runID: $0, .cancel) } + [.quit]
             }
             return []
         case .cancelConfirm(let id):
@@ -587,7 +616,7 @@ public struct AppState: Sendable {
         let arg = parts.count > 1 ? parts[1] : ""
         switch name {
         case "q", "quit": return requestQuit()
-        case "q!", "quit!": return activeRuns.map { Effect.control(runID: $0, .cancel) } + [.quit]
+        case "q!", "quit!": return ownActiveRuns.map { Effect.control(runID: $0, .cancel) } + [.quit]
         case "help": showHelp = true; return []
         case "new": return perform(.newTask)
         case "history": return perform(.history)

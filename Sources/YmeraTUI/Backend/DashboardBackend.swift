@@ -75,6 +75,16 @@ public enum BreakerCommand: String, Sendable, Hashable {
     case forceOpen = "force-open"
 }
 
+/// What changed about the live runs of other processes (runs the dashboard follows through the journal).
+public enum FollowedRunUpdate: Sendable {
+    /// A live run of another process seen for the first time: who drives it and its events so far.
+    case discovered(runID: String, owner: String, events: [RunEvent])
+    /// New events of followed runs, in the order they were journaled.
+    case events([RunEvent])
+    /// A followed run's owner is gone without journaling an end.
+    case ownerGone(runID: String)
+}
+
 /// One row of the history browser.
 public struct HistoryEntry: Sendable, Hashable, Identifiable {
     public var summary: RunSummary
@@ -109,9 +119,15 @@ public protocol DashboardBackend: Sendable {
     /// One version of one file of a run's workspace (the files view; a replay asks for the version
     /// current at its cursor). Untrusted text: the view sanitizes and bounds it before drawing.
     func fileContent(runID: String, path: String, version: Int) async throws -> String
+    /// Follows the live runs of other processes until the process ends: calls `deliver` with what
+    /// changed each time the journal changes (no polling; nothing when nothing changes).
+    func followOtherRuns(_ deliver: @escaping @Sendable ([FollowedRunUpdate]) -> Void) async
 }
 
 extension DashboardBackend {
+    /// Backends without a shared journal see only their own runs.
+    public func followOtherRuns(_ deliver: @escaping @Sendable ([FollowedRunUpdate]) -> Void) async {}
+
     /// Backends without a workspace have no files to show.
     public func fileContent(runID: String, path: String, version: Int) async throws -> String {
         throw TerminalError("this backend keeps no run files")

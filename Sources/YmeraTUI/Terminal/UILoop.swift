@@ -145,6 +145,13 @@ public final class UILoop: @unchecked Sendable {
     private let stopFlag = Atomic<Bool>(false)
     private let statsBox = Mutex(LoopStats())
     private var eofStrikes = 0
+    /// Benchmarks (`YMERA_TRACE_FRAMES=FILE`): each event's run, seq and the wall-clock ms of the first
+    /// frame that showed it, one line per event (scripts/bench-follow.sh reads them).
+    private let frameTrace: FileHandle? = ProcessInfo.processInfo.environment["YMERA_TRACE_FRAMES"].flatMap { path in
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        return FileHandle(forWritingAtPath: path)
+    }
+    private var untraced: [RunEvent] = []
 
     public init(backend: any DashboardBackend, options: DashboardOptions) {
         self.backend = backend
@@ -198,6 +205,7 @@ public final class UILoop: @unchecked Sendable {
         state.height = h
         state.nowMs = Self.nowMs()
         execute([.loadModels])
+        followOtherRuns()
         let inFD = options.inputFD ?? STDIN_FILENO
         while !quitting {
             let now = Self.nowMs()
@@ -276,6 +284,10 @@ public final class UILoop: @unchecked Sendable {
     }
 
     private func dispatch(_ a: Action) {
+        if frameTrace != nil {
+            if case .events(let batch, _) = a { untraced += batch }
+            if case .followed(_, _, let batch) = a { untraced += batch }
+        }
         let effects = state.reduce(a)
         dirty = true
         execute(effects)
@@ -290,6 +302,14 @@ public final class UILoop: @unchecked Sendable {
         let t2 = Self.nowNs()
         lastFrame = canvas
         lastDrawMs = Self.nowMs()
+        if let trace = frameTrace, !untraced.isEmpty {
+            var ts = timespec()
+            clock_gettime(CLOCK_REALTIME, &ts)
+            let wallMs = Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1_000_000
+            let lines = untraced.map { "\(String(format: "%.3f", wallMs)) \($0.runID) \($0.seq) \($0.typeName)\n" }.joined()
+            trace.write(Data(lines.utf8))
+            untraced.removeAll()
+        }
         dirty = false
         statsBox.withLock {
             $0.frames += 1
@@ -365,6 +385,23 @@ public final class UILoop: @unchecked Sendable {
                         inbox.post(.fileLoaded(runID: id, path: path, version: version, content: text, error: nil))
                     } catch {
                         inbox.post(.fileLoaded(runID: id, path: path, version: version, content: nil, error: "\(error)"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Live runs of other processes reach the inbox (and wake the loop) as the journal changes.
+    private func followOtherRuns() {
+        let backend = self.backend
+        let inbox = self.inbox
+        Task.detached {
+            await backend.followOtherRuns { updates in
+                for u in updates {
+                    switch u {
+                    case .discovered(let id, let owner, let events): inbox.post(.followed(runID: id, owner: owner, events: events))
+                    case .events(let events): for e in events { inbox.post(event: e) }
+                    case .ownerGone(let id): inbox.post(.ownerGone(runID: id))
                     }
                 }
             }

@@ -89,7 +89,7 @@ public enum Dashboard {
         case .search: label = "search (full text):"
         case .budget: label = "budget $ (none = unlimited):"
         case .quitConfirm:
-            label = "\(app.activeRuns.count) run(s) active — quit and cancel them? y / n"
+            label = "\(app.ownActiveRuns.count) run(s) active — quit and cancel them? y / n"
         case .breaker(let m):
             label = "breaker \(m): r reset · o force open · Esc cancel"
         case .cancelConfirm(let id):
@@ -148,6 +148,11 @@ enum RunsListView {
             x = c.text(col("\(done)/\(top.count)", 8), x: x, y: y, t[.normal], clip: inner)
             x = c.text(col(Fmt.clock(app.displayElapsedMs(e)), 8, left: true), x: x, y: y, t[.normal], clip: inner)
             x = c.text(col(st.cost.display, 14, left: true) + "  ", x: x, y: y, t[.normal], clip: inner)
+            if let owner = e.owner {
+                // Driven by another process: say which (its pid), before the task.
+                let pid = owner.split(separator: " ").prefix(2).joined(separator: " ")
+                x = c.text("[" + Sanitizer.line(pid) + "] ", x: x, y: y, t[.muted], clip: inner)
+            }
             c.text(Sanitizer.line(st.task), x: x, y: y, t[.normal], clip: inner)
             let row = Rect(x: inner.x, y: y, width: inner.width, height: 1)
             if i == sel { c.restyle(row) { $0.merged(with: t[.selected]) } }

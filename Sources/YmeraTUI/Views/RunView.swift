@@ -90,6 +90,11 @@ public enum RunView {
             }
             right -= DisplayWidth.of(tag) + 1
             c.text(tag, x: right, y: r.y, t[.readOnly])
+        } else if let owner = e.owner {
+            // A run of another process, followed live through the journal.
+            let tag = " " + DisplayWidth.truncate("FOLLOWING " + Sanitizer.line(owner), to: max(12, r.width / 3)) + " "
+            right -= DisplayWidth.of(tag) + 1
+            c.text(tag, x: right, y: r.y, t[.readOnly])
         }
         let task = Sanitizer.line(st.task.isEmpty ? "(no plan yet)" : st.task)
         var x = c.text(" Task ", x: r.x, y: r.y, t[.headerLabel])

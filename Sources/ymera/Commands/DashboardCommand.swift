@@ -83,7 +83,9 @@ final class BackendSlot: Sendable {
 }
 
 /// The dashboard on the real engine: planner, engine (real time), shared breakers, and the SQLite
-/// journal for history and replay (this session's runs in memory when the journal cannot open).
+/// journal for history and replay (this session's runs in memory when the journal cannot open). Its
+/// runs are hosted by a `RunHost` like `ymera run`'s: owned, journaled in the engine's observer, and
+/// steerable from other processes; the live runs of other processes are followed through the journal.
 final class EngineDashboardBackend: DashboardBackend {
     let context: AppContext
     let engine: Engine
@@ -94,7 +96,8 @@ final class EngineDashboardBackend: DashboardBackend {
     private let learning: any ExecutionHistory
     private let runs = Mutex<Runs>(Runs())
     private let journal: Journal?
-    private let sink: JournalSink?
+    /// Hosts this dashboard's runs (nil without a journal: runs then stay in this session's memory).
+    private let host: RunHost?
     /// Where runs write their files (the files view reads them back).
     private let workspace: StoreRunWorkspace
 
@@ -112,25 +115,32 @@ final class EngineDashboardBackend: DashboardBackend {
         let wiring = Wiring(context: context)
         let clock = wiring.clock(serving: serving, realtime: true)
         self.clock = clock
-        var config = context.loaded.engine
-        if let c = context.loaded.defaults.subtaskConcurrency { config.subtaskConcurrency = c }
-        if let j = try? Journal.open(directory: context.dataDirectory) {
-            journal = j
-            sink = JournalSink(journal: j)
-            learning = j
-        } else {
-            journal = nil
-            sink = nil
-            learning = InMemoryExecutionHistory()
-        }
+        workspace = StoreRunWorkspace(dataDirectory: context.dataDirectory)
+        journal = try? Journal.open(directory: context.dataDirectory)
         // The same parts as `ymera run`: the real validator with a judge, and breakers that persist
         // across sessions through the journal (the dashboard runs on real time).
-        let resilience = journal.flatMap { try? wiring.resilience(journal: $0, clock: clock) } ?? ResilienceRegistry(breakerConfig: context.loaded.breaker)
-        workspace = StoreRunWorkspace(dataDirectory: context.dataDirectory)
+        if let journal {
+            let host = RunHost(context: context, journal: journal)
+            self.host = host
+            learning = journal
+            if let e = try? host.engine(
+                serving: serving, realtime: true, available: models, validator: ValidatorKind.real.rawValue, faults: faults,
+                workspace: workspace, timeScale: pace)
+            {
+                engine = e
+                return
+            }
+        } else {
+            host = nil
+            learning = InMemoryExecutionHistory()
+        }
+        var config = context.loaded.engine
+        if let c = context.loaded.defaults.subtaskConcurrency { config.subtaskConcurrency = c }
         engine = Engine(
             catalog: context.catalog, client: wiring.client(clock: clock, faults: .init(rate: faults), timeScale: pace),
-            validator: wiring.validator(available: models, kind: .real), clock: clock, resilience: resilience,
-            config: config, history: learning, workspace: workspace, tools: wiring.toolHost())
+            validator: wiring.validator(available: models, kind: .real), clock: clock,
+            resilience: ResilienceRegistry(breakerConfig: context.loaded.breaker), config: config, history: learning,
+            workspace: workspace, tools: wiring.toolHost())
     }
 
     func models() async -> [ModelStatus] {
@@ -167,21 +177,25 @@ final class EngineDashboardBackend: DashboardBackend {
     }
 
     func start(_ plan: RunPlan) async throws -> LiveRun {
-        let handle = engine.start(plan)
+        let handle: YmeraCore.RunHandle
+        if let host {
+            // Owned and journaled by the host, in the engine's observer, before anyone sees an event.
+            do { handle = try host.start(plan, engine: engine).handle } catch { throw ValidationError(error.description) }
+        } else {
+            handle = engine.start(plan)
+        }
         let id = handle.runID
         runs.withLock {
             $0.handles[id] = handle
             $0.started[id] = Date()
         }
         let (stream, continuation) = AsyncStream<RunEvent>.makeStream(bufferingPolicy: .unbounded)
-        let sink = self.sink
+        let keepInMemory = host == nil
         Task { [runs = self] in
             for await e in handle.events {
-                runs.record(e)
-                sink?.record(e)
+                if keepInMemory { runs.record(e) }
                 continuation.yield(e)
             }
-            try? sink?.flush()
             continuation.finish()
         }
         return LiveRun(runID: id, events: stream)
@@ -192,14 +206,33 @@ final class EngineDashboardBackend: DashboardBackend {
     }
 
     func control(runID: String, _ command: RunControlAction) async throws {
-        guard let h = runs.withLock({ $0.handles[runID] }) else { throw ValidationError("no live run \(runID)") }
+        let c: ControlCommand
         switch command {
-        case .pause: h.pause()
-        case .resume: h.resume()
-        case .retry(let step): h.retry(step: step)
-        case .swapModel(let step, let to): h.swap(step: step, to: to)
-        case .rerun(let step, let on): h.retry(step: step, on: on)
-        case .cancel: h.cancel(reason: "cancelled from the dashboard")
+        case .pause: c = .pause
+        case .resume: c = .resume
+        case .retry(let step): c = .retry(step: step)
+        case .swapModel(let step, let to): c = .swap(step: step, model: to)
+        case .rerun(let step, let on): c = .retry(step: step, on: on)
+        case .cancel: c = .cancel(reason: "cancelled from the dashboard")
+        }
+        guard let host else {
+            guard let h = runs.withLock({ $0.handles[runID] }) else { throw ValidationError("no live run \(runID)") }
+            switch command {
+            case .pause: h.pause()
+            case .resume: h.resume()
+            case .retry(let step): h.retry(step: step)
+            case .swapModel(let step, let to): h.swap(step: step, to: to)
+            case .rerun(let step, let on): h.retry(step: step, on: on)
+            case .cancel: h.cancel(reason: "cancelled from the dashboard")
+            }
+            return
+        }
+        // A run of this dashboard directly; one of another process through the journal's command channel.
+        let record = try await host.control(runID, c)
+        switch record.state {
+        case .applied: return
+        case .refused: throw ValidationError("\(c.name): \(record.reason ?? "refused")")
+        case .pending, .taken: throw ValidationError("\(c.name): the owner of run \(runID) did not answer within 5 s")
         }
     }
 
@@ -210,18 +243,42 @@ final class EngineDashboardBackend: DashboardBackend {
             case .reset: h.resetBreaker(model)
             case .forceOpen: h.forceOpenBreaker(model, forMs: 60_000)
             }
-            return
+        } else {
+            let now = clock.nowMs()
+            switch command {
+            case .reset: _ = engine.resilience.reset(model, nowMs: now)
+            case .forceOpen: _ = engine.resilience.forceOpen(model, nowMs: now, forMs: 60_000, reason: "forced open from the dashboard")
+            }
         }
-        let now = clock.nowMs()
-        switch command {
-        case .reset: _ = engine.resilience.reset(model, nowMs: now)
-        case .forceOpen: _ = engine.resilience.forceOpen(model, nowMs: now, forMs: 60_000, reason: "forced open from the dashboard")
+        // Breakers are per process: the owners of other live runs get the same command.
+        guard let journal else { return }
+        for (id, owner) in (try? journal.liveRuns()) ?? [] where owner.pid != getpid() {
+            _ = try? journal.send(.breaker(model: model, forceOpen: command == .forceOpen), to: id)
         }
+    }
+
+    func followOtherRuns(_ deliver: @escaping @Sendable ([FollowedRunUpdate]) -> Void) async {
+        guard let journal, let watcher = try? JournalWatcher(journal: journal) else { return }
+        defer { watcher.stop() }
+        var cursor = FollowCursor()
+        func step() {
+            defer {
+                // While another process's run is followed, a slow tick notices an owner that died without
+                // a word (a crash writes nothing); with nothing followed, only a commit wakes the watcher.
+                watcher.setTick(cursor.following.isEmpty ? nil : .seconds(2))
+            }
+            guard let u = try? journal.follow(&cursor), !u.isEmpty else { return }
+            var out: [FollowedRunUpdate] = u.discovered.map { .discovered(runID: $0.runID, owner: $0.owner.label, events: $0.events) }
+            if !u.events.isEmpty { out.append(.events(u.events)) }
+            out += u.ownerGone.map { .ownerGone(runID: $0) }
+            deliver(out)
+        }
+        step()
+        for await _ in watcher.changes { step() }
     }
 
     func history(search: String?, limit: Int) async throws -> [HistoryEntry] {
         if let journal {
-            try? sink?.flush()
             // Rows from the journal; each summary is its events folded by the one reducer.
             return try journal.runs(RunFilter(search: search, limit: min(limit, 200))).map { r in
                 var st = RunState.replay(try journal.events(r.id))
@@ -245,7 +302,6 @@ final class EngineDashboardBackend: DashboardBackend {
 
     func events(ofRun runID: String) async throws -> [RunEvent] {
         if let journal {
-            try? sink?.flush()
             let e = try journal.events(runID)
             if !e.isEmpty { return e }
         }

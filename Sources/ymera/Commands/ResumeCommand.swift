@@ -7,7 +7,14 @@ import YmeraStore
 /// `ymera resume RUN`: continues a cut-off run from its journal; finished steps are kept, not re-run.
 struct ResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "resume", abstract: "Continue a run that was cut off, from its last finished steps.")
+        commandName: "resume", abstract: "Continue a run that was cut off, from its last finished steps (or a paused live run).",
+        discussion: """
+            A run whose owning process is gone (killed, crashed, its heartbeat stale) is taken over: this
+            process becomes its owner and runs what was not finished; finished phases are kept, not called
+            again. Of several processes resuming one run at once exactly one wins. A paused run of a live
+            process is resumed through that process. Any other live run is refused (exit 2, naming its
+            owner: pid, host, since).
+            """)
 
     @OptionGroup var common: CommonOptions
 
@@ -30,22 +37,39 @@ struct ResumeCommand: AsyncParsableCommand {
     func execute() async throws {
         let context: AppContext
         do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
-        let journal = try Journal.open(directory: context.dataDirectory)
+        let journal: Journal
+        do { journal = try Journal.open(directory: context.dataDirectory) } catch { throw CLIError.config("journal: \(error)") }
         let id: String
-        let point: ResumePoint
-        do {
-            id = try journal.resolveRunID(run)
-            point = try journal.resumePoint(id)
-        } catch let e as JournalError { throw CLIError.input(e.description) }
-        guard let plan = point.prior.plan else { throw CLIError.input("run \(id) has no plan") }
-        let wiring = Wiring(context: context)
-        let clock = wiring.clock(serving: plan.serving, realtime: realtime)
-        let available = plan.allModels.compactMap { try? context.catalog.model($0) }
+        do { id = try journal.resolveRunID(run) } catch let e as JournalError { throw CLIError.input(e.description) }
+        let host = RunHost(context: context, journal: journal)
+        defer { host.stop() }
+
+        // A live run of another process: a paused one is resumed through its owner; any other is refused.
+        if let owner = try journal.liveOwner(of: id, staleAfter: host.staleAfter), owner.pid != getpid() {
+            let status = try journal.state(id)?.status
+            guard status == .paused else {
+                throw CLIError.owned(
+                    "run \(id) is \(status?.rawValue ?? "live") and owned by a live process: \(owner.label). "
+                        + "`ymera pause \(id)` pauses it, `ymera cancel \(id)` cancels it; `ymera resume` takes over only a run whose owner is gone")
+            }
+            try await RemoteControl.perform(.resume, runID: id, journal: journal, context: context, json: json, timeout: 20)
+            return
+        }
+
         let workspace = StoreRunWorkspace(dataDirectory: context.dataDirectory)
-        let engine = try wiring.journaledEngine(
-            journal: journal, clock: clock, available: available, validator: validator, faults: 0, workspace: workspace)
-        let sink = JournalSink(journal: journal)
-        let handle = engine.start(plan, resume: point, observer: { event, _ in sink.record(event) })
+        let hosted: HostedRun
+        do {
+            hosted = try host.takeOver(id) { plan in
+                try host.engine(
+                    serving: plan.serving, realtime: realtime, available: plan.allModels.compactMap { try? context.catalog.model($0) },
+                    validator: validator, faults: 0, workspace: workspace)
+            }
+        } catch let e as RunHost.HostError {
+            throw CLIError.owned(e.description)
+        } catch let e as JournalError {
+            throw CLIError.input(e.description)
+        }
+        let handle = hosted.handle
         let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
         defer { interrupt.stop() }
         let progress = Progress()
@@ -53,7 +77,7 @@ struct ResumeCommand: AsyncParsableCommand {
             if json { Output.jsonLine(event) } else { progress.show(event, state: handle.state) }
         }
         let final = await handle.finalState()
-        try sink.finish()
+        if let error = await hosted.finish() { Output.err("warning: the journal could not record the end of the run: \(error)") }
         if json {
             Output.jsonLine(final.summary)
         } else {

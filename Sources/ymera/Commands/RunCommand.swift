@@ -30,6 +30,13 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("real (toolchains, analyzers, tests, judge) or heuristic (text checks only).", valueName: "KIND"))
     var validator: String = "real"
 
+    @Option(name: .customLong("sim-pace"), help: ArgumentHelp("With --realtime, slow simulated models down by this factor (1 = their usual speed).", valueName: "X"))
+    var simPace: Double = 1
+
+    func validate() throws {
+        if !(0.01...100).contains(simPace) { throw ValidationError("--sim-pace must be between 0.01 and 100 (got \(simPace))") }
+    }
+
     func run() async throws {
         try await withCLIErrors { try await execute() }
     }
@@ -50,15 +57,14 @@ struct RunCommand: AsyncParsableCommand {
         }
         if !json { Output.err(RunSetup.describe(prepared, catalog: context.catalog)) }
 
-        let wiring = Wiring(context: context)
-        let clock = wiring.clock(serving: prepared.plan.serving, realtime: realtime)
         let workspace = StoreRunWorkspace(dataDirectory: context.dataDirectory)
-        let engine = try wiring.journaledEngine(
-            journal: journal, clock: clock, available: prepared.available, validator: validator, faults: planning.simulateFaults,
-            workspace: workspace)
-        // Every event is journaled as it is emitted, before anyone else sees it.
-        let sink = JournalSink(journal: journal)
-        let handle = engine.start(prepared.plan, observer: { event, _ in sink.record(event) })
+        let host = RunHost(context: context, journal: journal)
+        let engine = try host.engine(
+            serving: prepared.plan.serving, realtime: realtime, available: prepared.available, validator: validator,
+            faults: planning.simulateFaults, workspace: workspace, timeScale: simPace)
+        let run: HostedRun
+        do { run = try host.start(prepared.plan, engine: engine) } catch { throw CLIError.owned(error.description) }
+        let handle = run.handle
         let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
         defer { interrupt.stop() }
 
@@ -73,7 +79,8 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let final = await handle.finalState()
-        do { try sink.finish() } catch { Output.err("warning: the journal could not record the end of the run: \(error)") }
+        if let error = await run.finish() { Output.err("warning: the journal could not record the end of the run: \(error)") }
+        host.stop()
         ModelsCommand.rememberNotFound(notFound, context: context)
         let summary = final.summary
         if json {
@@ -205,12 +212,16 @@ enum CLIError: Error, CustomStringConvertible {
     case config(String)
     case refused(String)
     case input(String)
+    /// The run belongs to another live process, or cannot be driven from here.
+    case owned(String)
+    /// The owner of a run refused a command (the reason is in the text).
+    case refusedCommand(String)
 
     var description: String {
         switch self {
         case .config(let s): "configuration error: \(s)"
         case .refused(let s): "plan refused: \(s)"
-        case .input(let s): s
+        case .input(let s), .owned(let s), .refusedCommand(let s): s
         }
     }
 }
@@ -218,7 +229,7 @@ enum CLIError: Error, CustomStringConvertible {
 extension CLIError {
     var exitCode: Int32 {
         switch self {
-        case .config, .input: 2
+        case .config, .input, .owned, .refusedCommand: 2
         case .refused: 3
         }
     }

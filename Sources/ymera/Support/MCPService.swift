@@ -19,6 +19,9 @@ actor MCPService {
     let validator: String
     /// Simulated runs take real time unless a start_run says otherwise (`ymera mcp --realtime`).
     let realtime: Bool
+    /// Hosts the runs started here (ownership, journal, commands from other processes) and sends
+    /// commands to the live runs of other processes.
+    let host: RunHost
 
     /// Runs started by this server and not yet ended.
     private var live: [String: LiveRun] = [:]
@@ -47,6 +50,7 @@ actor MCPService {
         self.simulate = simulate
         self.validator = validator
         self.realtime = realtime
+        self.host = RunHost(context: context, journal: journal)
     }
 
     /// `tools/call`. Throws (a JSON-RPC error) only for an unknown tool; everything else is a result.
@@ -69,7 +73,7 @@ actor MCPService {
             case "run_events": json = try await runEvents(args)
             case "list_runs": json = try listRuns(args)
             case "search_runs": json = try searchRuns(args)
-            default: json = try control(name, args)
+            default: json = try await control(name, args)
             }
         } catch let e as ToolError {
             return Self.failure("\(name): \(e.message)")
@@ -211,21 +215,22 @@ actor MCPService {
         prepared.plan.runID = runID
         let pacing = args.string("pacing") ?? (realtime ? "realtime" : "instant")
 
-        let wiring = Wiring(context: context)
-        let clock = wiring.clock(serving: prepared.plan.serving, realtime: pacing == "realtime")
-        let engine: Engine
+        let hosted: HostedRun
         do {
-            engine = try wiring.journaledEngine(journal: journal, clock: clock, available: prepared.available, validator: validator, faults: 0)
+            let engine = try host.engine(
+                serving: prepared.plan.serving, realtime: pacing == "realtime", available: prepared.available, validator: validator,
+                faults: 0)
+            hosted = try host.start(prepared.plan, engine: engine)
         } catch {
             throw ToolError("the engine could not be set up: \(Self.clip("\(error)", 300))")
         }
-        let sink = JournalSink(journal: journal)
-        let handle = engine.start(prepared.plan, observer: { event, _ in sink.record(event) })
+        let handle = hosted.handle
         let finished = Task.detached {
             // The engine writes the run's files through its workspace; here the stream is only drained.
             for await _ in handle.events {}
-            _ = await handle.finalState()
-            do { try sink.finish() } catch { FileHandle.standardError.write(Data("ymera mcp: the journal could not record the end of run \(handle.runID): \(error)\n".utf8)) }
+            if let error = await hosted.finish() {
+                FileHandle.standardError.write(Data("ymera mcp: the journal could not record the end of run \(handle.runID): \(error)\n".utf8))
+            }
         }
         live[handle.runID] = LiveRun(handle: handle, finished: finished)
         out["plan_id"] = planID
@@ -342,22 +347,37 @@ actor MCPService {
         return out
     }
 
-    func control(_ tool: String, _ args: ToolArguments) throws -> Any {
+    /// Pause, resume or cancel any live run on the machine: one started here directly, one of another
+    /// process through the journal's command channel (its owner applies it, or refuses with a reason).
+    func control(_ tool: String, _ args: ToolArguments) async throws -> Any {
         let id = try resolve(args)
-        guard let run = live[id] else {
-            let status = (try? journal.state(id))?.status.rawValue ?? "unknown"
-            throw ToolError("run \(id) is not running in this server (status: \(status)); only runs started here by start_run can be paused, resumed or cancelled")
+        if let run = live[id], !run.handle.state.isActive {
+            throw ToolError("run \(id) is not running: it has already ended (status: \(run.handle.state.status.rawValue))")
         }
-        let before = run.handle.state.status
-        guard run.handle.state.isActive else {
-            throw ToolError("run \(id) has already ended (status: \(before.rawValue))")
-        }
+        let command: ControlCommand
         switch tool {
-        case "pause_run": run.handle.pause()
-        case "resume_run": run.handle.resume()
-        default: run.handle.cancel(reason: Self.clip(args.string("reason") ?? "cancelled over MCP", 200))
+        case "pause_run": command = .pause
+        case "resume_run": command = .resume
+        default: command = .cancel(reason: Self.clip(args.string("reason") ?? "cancelled over MCP", 200))
         }
-        return ["run_id": id, "requested": String(tool.dropLast(4)), "status_before": before.rawValue]
+        let before = (live[id]?.handle.state ?? (try? journal.state(id)))?.status
+        let record: ControlCommandRecord
+        do { record = try await host.control(id, command) } catch {
+            throw ToolError("run \(id): the command could not be sent: \(Self.clip("\(error)", 300))")
+        }
+        switch record.state {
+        case .refused:
+            throw ToolError(Self.clip(record.reason ?? "run \(id): refused", 400))
+        case .pending, .taken:
+            throw ToolError("run \(id): its owner did not take the command within 5 s")
+        case .applied:
+            var out: [String: Any] = [
+                "run_id": id, "requested": String(tool.dropLast(4)), "status_before": before?.rawValue ?? "unknown",
+                "running_here": live[id] != nil,
+            ]
+            if let after = record.afterSeq { out["after_seq"] = after }
+            return out
+        }
     }
 
     // MARK: resources

@@ -21,7 +21,7 @@ struct Wiring {
     /// before scoring, so validation runs on the files as written).
     func journaledEngine(
         journal: Journal, clock: any RunClock, available: [ModelInfo], validator: String, faults: Double,
-        workspace: (any RunWorkspace)? = nil
+        workspace: (any RunWorkspace)? = nil, timeScale: Double = 1
     ) throws -> Engine {
         guard let kind = ValidatorKind(rawValue: validator) else {
             throw CLIError.input("unknown --validator '\(validator)': use real or heuristic")
@@ -29,7 +29,7 @@ struct Wiring {
         var config = context.loaded.engine
         if let c = context.loaded.defaults.subtaskConcurrency { config.subtaskConcurrency = c }
         return Engine(
-            catalog: context.catalog, client: client(clock: clock, faults: .init(rate: faults)),
+            catalog: context.catalog, client: client(clock: clock, faults: .init(rate: faults), timeScale: timeScale),
             validator: self.validator(available: available, kind: kind), clock: clock,
             resilience: try resilience(journal: journal, clock: clock), config: config, history: journal,
             workspace: workspace ?? StoreRunWorkspace(dataDirectory: journal.directory), tools: toolHost())

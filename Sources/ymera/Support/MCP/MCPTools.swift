@@ -69,13 +69,13 @@ enum MCPTools {
             annotations: .init(readOnlyHint: true),
             outputSchema: S.object(["query": S.string("The query as given."), "runs": S.array(record, "Newest first.")], required: ["query", "runs"], additional: true)),
         Tool(
-            name: "pause_run", description: "Pause a run started by this server (attempts in flight finish; nothing new starts).",
+            name: "pause_run", description: "Pause a live run — started here or by any other ymera process on this machine (attempts in flight finish; nothing new starts).",
             inputSchema: S.object(["run_id": runID], required: ["run_id"]), outputSchema: controlOutput),
         Tool(
-            name: "resume_run", description: "Resume a paused run started by this server.",
+            name: "resume_run", description: "Resume a paused live run, started here or by any other ymera process on this machine.",
             inputSchema: S.object(["run_id": runID], required: ["run_id"]), outputSchema: controlOutput),
         Tool(
-            name: "cancel_run", description: "Cancel a run started by this server.",
+            name: "cancel_run", description: "Cancel a live run, started here or by any other ymera process on this machine.",
             inputSchema: S.object(["run_id": runID, "reason": S.string("Why (recorded in the journal).", maxLength: 500)], required: ["run_id"]),
             outputSchema: controlOutput),
     ]
