@@ -129,20 +129,21 @@ check "r retries the selected phase" "retrying planning|retry planning" 50
 check "the retried phase runs again (attempt 2)" "(▶|✓|↻) planning +[^ ]+ +2 " 200
 
 # --- 7. The run finishes.
-check "all phases complete" "✓ succeeded" 600
+# The simulated models earn their scores: a run may end below the quality threshold, honestly.
+check "all phases complete" "✓ succeeded|completed below threshold" 1800
 
 # --- 7b. The run's files: w opens the files view (the workspace tree and the selected file).
 keys w
 check "w opens the files view with the run's files" "Files [0-9]+.*" 50
 check "the file tree lists a generated file" "[a-z0-9_]+\.py +v[0-9]+" 50
-check "the selected file's content is shown" "def [a-z0-9_]+\(payload" 50
+check "the selected file's content is shown" "def [a-z0-9_]+\(" 50
 keys w
 wait_gone "Files [0-9]+" 30 && ok "w closes the files view" || bad "w closes the files view"
 
 # --- 8. History and a past run with replay.
 keys H
 check "H opens the history" "History \([0-9]+" 50
-check "the finished run is listed" "succeeded" 50
+check "the finished run is listed" "succeeded|below thr" 50
 keys Enter
 check "Enter opens the past run read-only with replay" "REPLAY [0-9]+/[0-9]+" 50
 keys "{"

@@ -190,7 +190,7 @@ struct EngineTodayTests {
         let requests = server.requests.count
         await server.stop()
         #expect(requests == 3, "one answer and two continuations")
-        #expect(final.status == .succeeded || final.status == .failed)
+        #expect(final.status == .completedBelowThreshold, "a truncated answer never passes as complete")
         let step = try #require(final.steps["generation"])
         #expect(step.output == "more more more ")
         #expect(step.truncated)
