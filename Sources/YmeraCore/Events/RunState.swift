@@ -469,7 +469,7 @@ public struct RunState: Sendable {
             // Attempts stopped because the run failed elsewhere are not left "running" or "retrying".
             for (id, s) in steps where s.status == .running || s.status == .retrying {
                 steps[id]?.status = .failed
-                steps[id]?.lastError = steps[id]?.lastError ?? "stopped: the run failed"
+                if s.lastError == nil { steps[id]?.lastError = "stopped: the run failed" }
             }
             note(event, .error, "run failed: \(p.reason ?? "unknown reason")")
 
