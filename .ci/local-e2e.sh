@@ -144,7 +144,9 @@ s = summary[-1]
 deltas = [l for l in lines if l.get("type") == "text_delta"]
 started = {l.get("model") for l in lines if l.get("type") == "step_started"}
 problems = []
-if s.get("status") != "succeeded": problems.append("status %r (%s)" % (s.get("status"), s.get("reason")))
+# SmolLM2-135M gets shapes right and substance often wrong: an honest verdict below the quality
+# threshold (exit 4) is a completed run; a failed or cancelled one is not.
+if s.get("status") not in ("succeeded", "completed_below_threshold"): problems.append("status %r (%s)" % (s.get("status"), s.get("reason")))
 if not s.get("phases"): problems.append("no phases")
 served = {p.get("model") for p in s.get("phases", [])}
 if not served <= {smol, gemma}: problems.append("phases served by %s" % sorted(served - {smol, gemma}))
@@ -159,8 +161,8 @@ print("  phases: " + ", ".join("%s=%s" % (p.get("name"), p.get("model")) for p i
 print("  tokens %s, cost %s, %d text deltas, %s ms" % (s.get("tokens"), s.get("cost"), len(deltas), s.get("duration_ms")), file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
-    [[ $rc == 0 ]] || fail "ymera run exited $rc"
-    RUN_RESULT="succeeded in ${RUN_WALL}s, phases on $MODEL_ID and $GEMMA_ID, cost 0"
+    [[ $rc == 0 || $rc == 4 ]] || fail "ymera run exited $rc"
+    RUN_RESULT="completed (exit $rc) in ${RUN_WALL}s, phases on $MODEL_ID and $GEMMA_ID, cost 0"
 fi
 
 # --- a user's own OpenAI-compatible server, named in a config file -----------------------------
@@ -194,7 +196,7 @@ s = lines[-1]
 deltas = [l for l in lines if l.get("type") == "text_delta"]
 usage = [l for l in lines if l.get("type") == "usage"]
 problems = []
-if s.get("type") != "summary" or s.get("status") != "succeeded": problems.append("status %r (%s)" % (s.get("status"), s.get("reason")))
+if s.get("type") != "summary" or s.get("status") not in ("succeeded", "completed_below_threshold"): problems.append("status %r (%s)" % (s.get("status"), s.get("reason")))
 if any(p.get("model") != "mybox/smollm2" for p in s.get("phases", [])): problems.append("a phase not on mybox/smollm2")
 if not deltas: problems.append("no streamed text")
 if not usage or usage[-1]["usage"].get("estimated"): problems.append("usage not reported by the server")
