@@ -44,9 +44,9 @@ public enum RunView {
             area = below
             c.fill(bar, t[.prompt])
             let score = gate.score.map { ", score \(Fmt.score($0))" } ?? ""
-            let actions = e.readOnly ? "" : " — " + Keymap.gateActions()
+            let actions = e.readOnly ? "" : ": " + Keymap.gateActions()
             let more = st.gates.count > 1 ? " (+\(st.gates.count - 1) more)" : ""
-            c.text(" ⏸ \(gate.step) waits for your decision (\(gate.outputChars) chars on \(gate.model)\(score))\(more)\(actions)", x: bar.x, y: bar.y, t[.prompt], clip: bar)
+            c.text(" ⏸ \(gate.step) waits for your decision\(actions)  (\(gate.outputChars) chars on \(gate.model)\(score))\(more)", x: bar.x, y: bar.y, t[.prompt], clip: bar)
         }
         if e.showFiles {
             FilesView.draw(&c, area, entry: e, theme: t)
