@@ -10,18 +10,13 @@ import YmeraCore
 /// and tool calls either way; and the chunks real streams are made of do take the fast path.
 @Suite("Chunk fast paths agree with the parser")
 struct ChunkFastPathTests {
-    /// SplitMix64: small, seedable, the same on every machine.
+    /// The core's SplitMix64 (seedable, the same on every machine) with the picks these tests need.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func chance(_ p: Double) -> Bool { Double(next() % 10_000) / 10_000 < p }
+        var g: SplitMix64
+        init(state: UInt64) { g = SplitMix64(seed: state) }
+        mutating func next() -> UInt64 { g.next() }
+        mutating func int(_ n: Int) -> Int { Int(g.next() % UInt64(n)) }
+        mutating func chance(_ p: Double) -> Bool { g.nextDouble() < p }
         mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
     }
 
