@@ -290,5 +290,40 @@ fi
 keys q
 rm -rf "$FOLLOW"
 
+# --- 16. Gates between phases (issue #16): g gates a phase in plan review; the run stops after it with
+# the gate's actions on screen; e opens $EDITOR on the output (here a script that rewrites the file, as
+# a person would), and the run goes on with the edit. The outcome is checked in the journal.
+GATE="$(mktemp -d)"
+cat >"$GATE/editor.sh" <<'EOF'
+#!/bin/sh
+# Rewrites the file it is given (the output waiting at the gate).
+printf '```python\n# file: gated.py\ndef gated():\n    return "EDITED-AT-THE-GATE"\n```\n' >"$1"
+EOF
+chmod +x "$GATE/editor.sh"
+start 120 40 EDITOR="$GATE/editor.sh" VISUAL=
+wait_for "YMERA" 100
+keys n; wait_for "Describe the task" 50; text "Write a Python function that greets a user by name"; keys C-s
+wait_for "Forecast" 100
+keys :; text "strategy multi"; keys Enter
+wait_for "multi-model \(yours\)" 50 >/dev/null
+wait_gone "planning…" 50 >/dev/null
+keys k k k k k k j
+keys g
+check "g gates the selected phase in plan review" "⏸ generation" 30
+check "plan review says the run will wait there" "gate after generation" 30
+keys Enter
+check "the gated run stops at the gate with its actions on screen" "generation waits for your decision.*a approve · e edit · i instruct · o re-route · d reject" 900
+check "the run header says it waits" "awaiting.approval|at gate" 30
+keys e
+check "e edits the output in \$EDITOR and approves it" "approved with your edit" 100
+check "the run goes on past the gate and ends" "✓ succeeded|completed below threshold" 1800
+gid="$(env YMERA_HOME=$DATA "$BIN" history --json --limit 1 2>/dev/null | grep -Eo '"run_id" *: *"[^"]+"' | head -1 | sed -E 's/.*"([^"]+)"$/\1/')"
+if [ -n "$gid" ] && env YMERA_HOME=$DATA "$BIN" show "$gid" 2>/dev/null | grep -q "(edited by you)"; then ok "the journal marks generation's output as written by you"; else bad "the journal marks generation's output as written by you (run '$gid')"; fi
+if [ -n "$gid" ] && env YMERA_HOME=$DATA "$BIN" export "$gid" --format json 2>/dev/null | grep -q "EDITED-AT-THE-GATE"; then ok "the edited text is the kept output"; else bad "the edited text is the kept output"; fi
+if [ -n "$gid" ] && [ -f "$DATA/workspaces/$gid/files/gated.py" ] && grep -q "EDITED-AT-THE-GATE" "$DATA/workspaces/$gid/files/gated.py"; then ok "the edit's file is in the run's workspace"; else bad "the edit's file is in the run's workspace ($(ls "$DATA/workspaces/$gid/files" 2>/dev/null | tr '\n' ' '))"; fi
+keys q
+wait_for "EXITED" 50 >/dev/null
+rm -rf "$GATE"
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -8,6 +8,12 @@ public struct RunDefaults: Sendable, Hashable {
     public var qualityThreshold: Double?
     public var theme: String?
     public var subtaskConcurrency: Int?
+    /// Phases that wait for a person's decision when they finish (`gates = ["review"]`).
+    public var gates: [String]?
+    /// `gate_timeout = "30m"`: how long a gate waits (nil: no limit).
+    public var gateTimeoutMs: Int64?
+    /// `gate_timeout_action = "approve" | "fail"`.
+    public var gateTimeoutAction: GatePolicy.TimeoutAction?
     public init() {}
 }
 
@@ -218,7 +224,22 @@ public enum ConfigLoader {
     }
 
     static func readDefaults(_ t: TableReader, into d: inout RunDefaults) throws(ConfigError) {
-        try t.checkKeys(["strategy", "budget_usd", "quality_threshold", "theme", "subtask_concurrency"])
+        try t.checkKeys(["strategy", "budget_usd", "quality_threshold", "theme", "subtask_concurrency", "gates", "gate_timeout", "gate_timeout_action"])
+        if let g = try t.strings("gates") {
+            do { d.gates = try GatePolicy.validate(g) } catch { throw t.doc.error(t.full("gates"), "\(error)") }
+        }
+        if let text = try t.string("gate_timeout") {
+            guard let ms = GatePolicy.parseDuration(text) else {
+                throw t.doc.error(t.full("gate_timeout"), "'\(text)' is not a time limit; write e.g. \"90s\", \"30m\" or \"2h\"")
+            }
+            d.gateTimeoutMs = ms
+        }
+        if let a = try t.string("gate_timeout_action") {
+            guard let action = GatePolicy.TimeoutAction(rawValue: a) else {
+                throw t.doc.error(t.full("gate_timeout_action"), "'\(a)' is not a gate timeout action; use approve or fail")
+            }
+            d.gateTimeoutAction = action
+        }
         if let s = try t.string("strategy") {
             guard let st = Strategy(rawValue: s) else {
                 throw t.doc.error(t.full("strategy"), "'\(s)' is not a strategy; use \(Strategy.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -132,11 +132,12 @@ extension Journal: RunCoordination {
         }
     }
 
-    public func send(_ command: ControlCommand, to runID: String) throws -> Int64 {
+    public func send(_ command: RunCommand, to runID: String) throws -> Int64 {
         let me = self.me
         var step: String?
         var model: String?
         var reason: String?
+        // The text of a command (a cancel's reason, a note, an edited output) goes in `reason`.
         switch command {
         case .pause, .resume: break
         case .retry(let s, let m):
@@ -145,8 +146,15 @@ extension Journal: RunCoordination {
         case .swap(let s, let m):
             step = s
             model = m.rawValue
-        case .cancel(let r): reason = r
-        case .breaker(let m, _): model = m.rawValue
+        case .cancel(let r), .reject(let r): reason = r
+        case .resetBreaker(let m): model = m.rawValue
+        case .forceOpenBreaker(let m, let ms):
+            model = m.rawValue
+            reason = String(ms)
+        case .approve(let edited): reason = edited
+        case .rerun(let note, let m):
+            reason = note
+            model = m?.rawValue
         }
         return try pool.write { db in
             try db.execute(
@@ -207,15 +215,21 @@ extension Journal: RunCoordination {
         let kind: String = r["kind"]
         let step: String? = r["step"]
         let model: String? = r["model"]
-        let command: ControlCommand
+        let command: RunCommand
         switch kind {
         case "pause": command = .pause
         case "resume": command = .resume
         case "retry": command = .retry(step: step ?? "", on: model.map(ModelID.init(rawValue:)))
-        case "swap": command = .swap(step: step ?? "", model: ModelID(model ?? ""))
+        case "swap": command = .swap(step: step ?? "", to: ModelID(model ?? ""))
         case "cancel": command = .cancel(reason: r["reason"] ?? "cancelled")
-        case "breaker-reset": command = .breaker(model: ModelID(model ?? ""), forceOpen: false)
-        case "breaker-force-open": command = .breaker(model: ModelID(model ?? ""), forceOpen: true)
+        // Breaker commands were journaled as `breaker-reset` / `breaker-force-open` before the engine's
+        // names were used here.
+        case "breaker_reset", "breaker-reset": command = .resetBreaker(ModelID(model ?? ""))
+        case "breaker_open", "breaker-force-open":
+            command = .forceOpenBreaker(ModelID(model ?? ""), forMs: (r["reason"] as String?).flatMap { Int64($0) } ?? 60_000)
+        case "approve": command = .approve(edited: r["reason"])
+        case "rerun": command = .rerun(note: r["reason"], model: model.map(ModelID.init(rawValue:)))
+        case "reject": command = .reject(reason: r["reason"] ?? "rejected")
         default: return nil
         }
         let stateText: String = r["state"]

@@ -86,6 +86,8 @@ public enum MarkdownReport {
         for step in state.steps.values where step.parent == nil || !step.output.isEmpty {
             let depth = step.parent == nil ? "###" : "####"
             md += "\(depth) \(inline(step.id)) — \(inline(step.title)) (\(step.status.rawValue), \(inline(step.model.rawValue)))\n\n"
+            if let by = step.editedBy { md += "Output edited by \(inline(by)) at the gate (the model's answer was replaced).\n\n" }
+            for n in step.notes { md += "Note from the reviewer: \(inline(n))\n\n" }
             if let q = step.quality {
                 md += "Score \(fmt(q.score)) (threshold \(fmt(q.threshold)), \(inline(q.validator)))"
                 let dims = q.dimensions.map { "\(inline($0.name)) \($0.score.map(fmt) ?? "not checked")" }

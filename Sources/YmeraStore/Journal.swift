@@ -483,7 +483,7 @@ public final class Journal: Sendable {
             for (id, o) in try Self.openRunOwners(db) where gone(o) {
                 dead.append(id)
                 try db.execute(
-                    sql: "UPDATE runs SET status = 'interrupted', owner_pid = NULL, owner_start = NULL WHERE id = ? AND status IN ('planned', 'running', 'paused')",
+                    sql: "UPDATE runs SET status = 'interrupted', owner_pid = NULL, owner_start = NULL WHERE id = ? AND status IN ('planned', 'running', 'paused', 'awaiting_approval')",
                     arguments: [id])
                 try db.execute(
                     sql: "UPDATE steps SET status = 'pending' WHERE run_id = ? AND status IN ('running', 'retrying')",
@@ -503,7 +503,7 @@ public final class Journal: Sendable {
             sql: """
                 SELECT r.id, r.owner_pid, r.owner_start, o.pid, o.host, o.start_ticks, o.since, o.heartbeat
                 FROM runs r LEFT JOIN run_owners o ON o.run_id = r.id
-                WHERE r.status IN ('planned', 'running', 'paused')
+                WHERE r.status IN ('planned', 'running', 'paused', 'awaiting_approval')
                 """)
         var out: [String: (legacy: ProcessIdentity, record: RunOwner?)] = [:]
         for r in rows {

@@ -19,11 +19,11 @@ struct CommandPolicyTests {
     @Test func theEngineConfirmsAppliedCommands() async throws {
         let clock = VirtualClock()
         let e = try engine(ScriptedClient(clock: clock) { model, _, req in .slow(["[\(req.context.stepID)@\(model)]", " a", " b"], 100) }, clock: clock)
-        let sent = Mutex<[ControlCommand]>([])
+        let sent = Mutex<[RunCommand]>([])
         let handle = e.start(threeSteps(), observer: { event, control in
-            let next: ControlCommand?
+            let next: RunCommand?
             switch event.kind {
-            case .stepStarted(let s) where s.step == "generation" && s.attempt == 1: next = .swap(step: "generation", model: "sim/smart")
+            case .stepStarted(let s) where s.step == "generation" && s.attempt == 1: next = .swap(step: "generation", to: "sim/smart")
             case .modelSwapped: next = .pause
             case .paused: next = .resume
             case .resumed: next = .retry(step: "generation")
@@ -43,7 +43,7 @@ struct CommandPolicyTests {
             case .retry(let step, nil): control.retry(step: step)
             case .swap(let step, let model): control.swap(step: step, to: model)
             case .cancel(let reason): control.cancel(reason: reason)
-            case .breaker, .retry(_, .some): break
+            default: break
             }
         })
         var events: [RunEvent] = []

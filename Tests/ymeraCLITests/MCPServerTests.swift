@@ -49,7 +49,8 @@ struct MCPServerTests {
         try await client.connect(transport: launched.transport)
 
         let tools = try await client.listTools().tools.map(\.name)
-        for name in ["analyse_task", "plan_task", "start_run", "run_state", "run_events", "list_runs", "search_runs", "pause_run", "resume_run", "cancel_run"] {
+        for name in ["analyse_task", "plan_task", "start_run", "run_state", "run_events", "list_runs", "search_runs", "pause_run", "resume_run", "cancel_run",
+                     "approve_step", "reject_step", "rerun_step"] {
             #expect(tools.contains(name), "\(name) is listed")
         }
 

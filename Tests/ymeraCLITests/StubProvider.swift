@@ -19,8 +19,14 @@ final class StubProvider: Sendable {
     let holdFrom: [String: Int]
     /// Called (on the connection's thread) when a request is held: key, its request number.
     let onHold: @Sendable (String, Int) -> Void
+    /// The body of every request, in order, with its key.
+    private let bodies = Mutex<[(key: String, body: String)]>([])
+    /// The whole answer for a request body (nil: the usual numbered answer in `chunks` pieces).
+    let reply: @Sendable (String) -> String?
 
-    init(chunks: Int = 3, chunkDelayMs: Int = 0, holdFrom: [String: Int] = [:], onHold: @escaping @Sendable (String, Int) -> Void = { _, _ in }) throws {
+    init(chunks: Int = 3, chunkDelayMs: Int = 0, holdFrom: [String: Int] = [:], onHold: @escaping @Sendable (String, Int) -> Void = { _, _ in },
+         reply: @escaping @Sendable (String) -> String? = { _ in nil }) throws {
+        self.reply = reply
         self.chunks = chunks
         self.chunkDelayMs = chunkDelayMs
         self.holdFrom = holdFrom
@@ -47,6 +53,9 @@ final class StubProvider: Sendable {
 
     /// Requests made with `key` so far.
     func count(_ key: String) -> Int { counts.withLock { $0[key] ?? 0 } }
+
+    /// The bodies (JSON text) of the requests made with `key`, in order.
+    func requests(_ key: String) -> [String] { bodies.withLock { $0.filter { $0.key == key }.map(\.body) } }
 
     /// Closes the listener and every held connection.
     func stop() {
@@ -114,6 +123,8 @@ final class StubProvider: Sendable {
         let head = String(decoding: data[0..<(headEnd ?? 0)], as: UTF8.self)
         let key = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("authorization:") }
             .map { String($0.split(separator: " ").last ?? "") } ?? ""
+        let body = String(decoding: data[(headEnd ?? 0)...], as: UTF8.self)
+        bodies.withLock { $0.append((key, body)) }
         let n = counts.withLock { c -> Int in
             c[key, default: 0] += 1
             return c[key]!
@@ -129,9 +140,10 @@ final class StubProvider: Sendable {
             return
         }
         put(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n")
-        for i in 0..<chunks {
+        let whole = reply(body)
+        for i in 0..<(whole == nil ? chunks : 1) {
             if chunkDelayMs > 0 { usleep(UInt32(chunkDelayMs * 1000)) }
-            let word = i == 0 ? "Answer \(n) for the task:" : " point \(i) holds;"
+            let word = whole.map(Self.jsonEscaped) ?? (i == 0 ? "Answer \(n) for the task:" : " point \(i) holds;")
             put(fd, "data: {\"id\":\"s\",\"object\":\"chat.completion.chunk\",\"model\":\"echo\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\(word)\"},\"finish_reason\":null}]}\n\n")
         }
         put(fd, "data: {\"id\":\"s\",\"object\":\"chat.completion.chunk\",\"model\":\"echo\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
@@ -148,6 +160,13 @@ final class StubProvider: Sendable {
             if n <= 0 { return }
             off += n
         }
+    }
+
+    /// A string's content as a JSON string literal holds it (without the quotes).
+    static func jsonEscaped(_ s: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        let text = String(decoding: data, as: UTF8.self)
+        return String(text.dropFirst(2).dropLast(2))
     }
 
     private static func find(_ data: [UInt8], _ pattern: [UInt8]) -> Int? {

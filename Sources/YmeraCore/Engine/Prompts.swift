@@ -25,7 +25,7 @@ public enum Prompts {
     ///   - contextTokens: the model's window; the message is trimmed to fit with room for `maxTokens`.
     public static func messages(
         task: String, step: PlanStep, subtask: Subtask?, requirements: [String], inputs: [(String, Phase, String)],
-        taskType: TaskType, contextTokens: Int, maxTokens: Int
+        taskType: TaskType, contextTokens: Int, maxTokens: Int, notes: [String] = []
     ) -> [ChatMessage] {
         let system = Self.system(for: step.phase, taskType: taskType)
         // ~3 characters a token, conservative, minus the system prompt and the answer's room.
@@ -35,6 +35,10 @@ public enum Prompts {
             sections.append(("Requirements", requirements.map { "- \($0)" }.joined(separator: "\n")))
         }
         for (id, phase, text) in inputs { sections.append(("Output of \(id) (\(phase.rawValue))", text)) }
+        if !notes.isEmpty {
+            // A person read this phase's earlier output at its gate and asked for this.
+            sections.append(("Instructions from the reviewer", notes.map { "- \($0)" }.joined(separator: "\n")))
+        }
         if let subtask {
             sections.append(("Your subtask", "\(subtask.id). \(subtask.title)\nDo only this subtask; others are done separately."))
         }

@@ -23,6 +23,13 @@ extension RunExecution {
                     s.gate = []
                 case .stopAttempt(let id):
                     if let stop = s.attempts[id] { stops.append(stop) }
+                case .startGateTimer(let step, let opening, let ms):
+                    // Started here, with the event that opens the gate: a decision the observer sends
+                    // at that event finds the timer to stop.
+                    if let old = s.gateTimers[step] { stops.append { old.cancel() } }
+                    s.gateTimers[step] = gateTimer(step: step, opening: opening, ms: ms)
+                case .stopGateTimer(let step):
+                    if let timer = s.gateTimers.removeValue(forKey: step) { stops.append { timer.cancel() } }
                 default:
                     break
                 }
@@ -46,6 +53,8 @@ extension RunExecution {
                 }
             case .forceOpenBreaker(let model, let ms):
                 emit(engine.resilience.forceOpen(model, nowMs: nowMs, forMs: ms, reason: "forced open by user"), model: model)
+            case .applyEdit(let step, let text):
+                applyEdit(step: step, text: text)
             default:
                 break
             }
@@ -82,6 +91,43 @@ extension RunExecution {
                 }
             }
             await clock.yieldTurn()
+        }
+    }
+
+    /// A gate's time limit, on the run clock: when it passes, the run loop hears of it. Takes no lock.
+    func gateTimer(step: String, opening: Int, ms: Int64) -> Task<Void, Never> {
+        clock.enter()
+        return Task { [self] in
+            await ClockContext.$key.withValue("~gate " + step) {
+                if (try? await clock.sleep(ms: ms)) != nil { mailbox.send(.gateTimeout(step, opening)) }
+            }
+            clock.leave()
+        }
+    }
+
+    /// Stops every gate timer (the run ends).
+    func stopGateTimers() {
+        let timers = m.withLock { s -> [Task<Void, Never>] in
+            defer { s.gateTimers = [:] }
+            return Array(s.gateTimers.values)
+        }
+        for t in timers { t.cancel() }
+    }
+
+    /// A person's edit of a generation or refinement output: its files are new versions in the
+    /// workspace, authored by `you` (the step and phase stay the gated phase's).
+    func applyEdit(step stepID: String, text: String) {
+        guard let step = currentStep(stepID), step.phase == .generation || step.phase == .refinement else { return }
+        guard let workspace = engine.workspace else { return }
+        let runID = m.withLock { $0.plan.runID }
+        let you = ModelID("you")
+        do {
+            let change = try workspace.apply(text, runID: runID, author: FileAuthor(step: stepID, phase: step.phase, model: you))
+            if !change.isEmpty {
+                emit(.filesWritten(.init(step: stepID, phase: step.phase, model: you, files: change.written, refused: change.refused)))
+            }
+        } catch {
+            emit(.filesWritten(.init(step: stepID, phase: step.phase, model: you, files: [], error: "\(error)")))
         }
     }
 

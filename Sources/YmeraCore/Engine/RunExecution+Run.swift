@@ -26,8 +26,12 @@ extension RunExecution {
         }
         for id in keep { scheduler.markDone(id) }
         let rerun = resume?.rerun ?? []
+        // Gates open when the run stopped open again: the run is back at them, no provider called.
+        let waiting = (resume?.prior.gates ?? []).filter { keep.contains($0.step) }.map {
+            RunEvent.AwaitingApproval(step: $0.step, phase: $0.phase, model: $0.model, outputChars: $0.outputChars, score: $0.score)
+        }
         // Commands sent before this point were held; they apply now, after the first event.
-        drive { machine, now in ((), machine.install(scheduler, rerun: rerun, nowMs: now)) }
+        drive { machine, now in ((), machine.install(scheduler, rerun: rerun, waiting: waiting, nowMs: now)) }
 
         await withTaskGroup(of: Void.self) { group in
             var iterations = 0
@@ -62,7 +66,10 @@ extension RunExecution {
                 let msg = await mailbox.receive()
                 switch msg {
                 case .finished(let id, let ok):
-                    drive { machine, _ in ((), machine.stepEnded(id, succeeded: ok)) }
+                    let done = ok ? gateInfo(id) : nil
+                    drive { machine, _ in ((), machine.stepEnded(id, succeeded: ok, done: done)) }
+                case .gateTimeout(let step, let opening):
+                    drive { machine, now in ((), machine.gateTimedOut(step: step, opening: opening, nowMs: now)) }
                 case .poke:
                     // A command may come from a participant's observer: take turns again.
                     await ClockContext.$key.withValue("") { await clock.yieldTurn() }
@@ -72,8 +79,11 @@ extension RunExecution {
             if isCancelled { group.cancelAll() }
             while let _ = await group.next() {}
         }
-        let final = m.withLock { $0.state }
-        if let reason = cancelReason {
+        stopGateTimers()
+        let (final, failure) = m.withLock { ($0.state, $0.machine.failure) }
+        if let failure {
+            emit(.runFailed(.init(reason: failure)))
+        } else if let reason = cancelReason {
             emit(.runCancelled(.init(reason: reason)))
         } else {
             let failed = plan.steps.filter { final.steps[$0.id]?.status == .failed }
@@ -87,6 +97,14 @@ extension RunExecution {
             }
         }
         return await finish()
+    }
+
+    /// What a phase that just finished produced, as its gate would show it.
+    func gateInfo(_ id: String) -> RunEvent.AwaitingApproval? {
+        m.withLock { s in
+            guard let st = s.state.steps[id], st.status == .done else { return nil }
+            return RunEvent.AwaitingApproval(step: id, phase: st.phase, model: st.model, outputChars: st.output.count, score: st.quality?.score)
+        }
     }
 
     func finish() async -> RunState {

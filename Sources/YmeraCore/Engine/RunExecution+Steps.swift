@@ -199,6 +199,7 @@ extension RunExecution {
         let model = try? engine.catalog.model(step.model)
         return Prompts.messages(
             task: plan.task, step: step, subtask: subtask, requirements: plan.intent.requirements, inputs: inputs,
-            taskType: plan.intent.taskType, contextTokens: model?.contextWindow ?? 8192, maxTokens: step.maxTokens)
+            taskType: plan.intent.taskType, contextTokens: model?.contextWindow ?? 8192, maxTokens: step.maxTokens,
+            notes: state.steps[step.id]?.notes ?? [])
     }
 }

@@ -8,6 +8,8 @@ final class RunExecution: Sendable {
         case finished(String, Bool)
         /// A command arrived.
         case poke
+        /// A gate's time limit passed (step, which opening of its gate).
+        case gateTimeout(String, Int)
     }
 
     struct Mutable {
@@ -21,6 +23,8 @@ final class RunExecution: Sendable {
         var gate: [CheckedContinuation<Void, Never>] = []
         /// How to stop each loop's attempt in flight.
         var attempts: [String: @Sendable () -> Void] = [:]
+        /// The timers of gates with a time limit, by phase.
+        var gateTimers: [String: Task<Void, Never>] = [:]
         /// Why each step's (or subtask's) kept answer ended, when not naturally (`length`: at the
         /// output limit after the continuations allowed).
         var finishReasons: [String: FinishReason] = [:]

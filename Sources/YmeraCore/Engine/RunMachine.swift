@@ -1,3 +1,5 @@
+import Foundation
+
 /// A command a person sends to a run: from the dashboard, over MCP or from the command line, the same.
 public enum RunCommand: Sendable, Hashable {
     /// Attempts in flight finish; no new attempt starts until `resume`.
@@ -15,6 +17,12 @@ public enum RunCommand: Sendable, Hashable {
     case resetBreaker(ModelID)
     /// Opens a model's breaker for a while: no attempt goes to it.
     case forceOpenBreaker(ModelID, forMs: Int64)
+    /// At a gate: the phase's output is kept — as it is, or replaced by a person's edit (the whole text).
+    case approve(edited: String? = nil)
+    /// At a gate: the phase runs again, with a note added to its prompt and/or on another model.
+    case rerun(note: String? = nil, model: ModelID? = nil)
+    /// At a gate: the run ends as cancelled, with the reason.
+    case reject(reason: String)
 
     /// The name used in `command_refused` events and in messages.
     public var name: String {
@@ -26,19 +34,22 @@ public enum RunCommand: Sendable, Hashable {
         case .cancel: "cancel"
         case .resetBreaker: "breaker_reset"
         case .forceOpenBreaker: "breaker_open"
+        case .approve: "approve"
+        case .rerun: "rerun"
+        case .reject: "reject"
         }
     }
 
-    var step: String? {
+    public var step: String? {
         switch self {
         case .retry(let s, _), .swap(let s, _): s
         default: nil
         }
     }
 
-    var model: ModelID? {
+    public var model: ModelID? {
         switch self {
-        case .retry(_, let m): m
+        case .retry(_, let m), .rerun(_, let m): m
         case .swap(_, let m), .resetBreaker(let m), .forceOpenBreaker(let m, _): m
         default: nil
         }
@@ -71,7 +82,16 @@ struct RunMachine: Sendable, Hashable {
         /// Attempts in flight finish; nothing new starts.
         case paused(sinceMs: Int64)
         case cancelled(reason: String)
-        // A person's approval gate (#16) becomes one more mode: `awaitingApproval(step:)`.
+    }
+
+    /// A gated phase that finished and waits for a person's decision. A gate holds the run like a
+    /// pause holds attempts — no phase starts while one waits — but it is kept beside the mode, not
+    /// in it: a run can be paused and waiting at a gate at once (a pause sent while a phase runs, and
+    /// that phase reaching its gate), and each is lifted by its own command.
+    struct GateWait: Sendable, Hashable {
+        var step: String
+        /// Tells a gate's timer from the timer of an earlier opening of the same phase's gate.
+        var opening: Int
     }
 
     enum Action: Sendable, Hashable {
@@ -87,6 +107,12 @@ struct RunMachine: Sendable, Hashable {
         /// Perform a breaker command on the engine's shared registry and emit what it says.
         case resetBreaker(ModelID)
         case forceOpenBreaker(ModelID, forMs: Int64)
+        /// Wait `ms` on the run clock, then report `gateTimedOut(step, opening)`.
+        case startGateTimer(step: String, opening: Int, ms: Int64)
+        /// The gate of `step` was decided: its timer (if any) stops.
+        case stopGateTimer(String)
+        /// A person's edit is the kept output of `step`: write its files to the workspace as theirs.
+        case applyEdit(step: String, text: String)
     }
 
     /// What a loop does at its next decision point.
@@ -134,6 +160,12 @@ struct RunMachine: Sendable, Hashable {
     private(set) var ended = false
     /// Commands sent before the run's first event, applied right after it.
     private(set) var deferred: [RunCommand] = []
+    /// Gated phases waiting for a decision, oldest first. Each is `running` in the scheduler (its
+    /// task ended), so nothing downstream starts and the run does not end while it waits.
+    private(set) var gates: [GateWait] = []
+    private var openings = 0
+    /// Set when the run is to end as failed rather than cancelled (a gate's time limit passed).
+    private(set) var failure: String?
 
     init(plan: RunPlan, knownModels: Set<ModelID>) {
         self.plan = plan
@@ -141,6 +173,7 @@ struct RunMachine: Sendable, Hashable {
     }
 
     var isPaused: Bool { if case .paused = mode { true } else { false } }
+    var isAwaitingApproval: Bool { !gates.isEmpty }
     var cancelReason: String? { if case .cancelled(let r) = mode { r } else { nil } }
 
     static func phaseID(_ stepID: String) -> String {
@@ -157,9 +190,15 @@ struct RunMachine: Sendable, Hashable {
 
     /// The run loop has emitted the run's first event and built its graph: commands held until now
     /// apply, after the steps a resume runs again are reset.
-    mutating func install(_ scheduler: StepScheduler, rerun: [String], nowMs: Int64) -> [Action] {
+    /// `waiting`: gates a resumed run had open when it stopped (their phases are done and kept); they
+    /// open again, so the run is back at them without running anything.
+    mutating func install(_ scheduler: StepScheduler, rerun: [String], waiting: [RunEvent.AwaitingApproval] = [], nowMs: Int64) -> [Action] {
         self.scheduler = scheduler
         var actions: [Action] = rerun.filter { plan.step($0) != nil }.map { .emit(.stepReset(.init(step: $0, reset: self.scheduler!.reset($0)))) }
+        for w in waiting where self.scheduler!.states[w.step] == .done {
+            self.scheduler!.markRunning(w.step)
+            actions += openGate(w)
+        }
         let held = deferred
         deferred = []
         for c in held { actions += command(c, nowMs: nowMs).1 }
@@ -185,7 +224,7 @@ struct RunMachine: Sendable, Hashable {
             return ([.cancelTasks], false)
         }
         var actions: [Action] = []
-        if mode == .running {
+        if mode == .running && gates.isEmpty {
             actions = sched.nextReady().map { .startStep($0) }
         }
         if sched.running.isEmpty && (sched.isFinished || (mode == .running && sched.nextReadyPreview().isEmpty)) {
@@ -195,8 +234,8 @@ struct RunMachine: Sendable, Hashable {
         return (actions, false)
     }
 
-    /// A phase's task ended.
-    mutating func stepEnded(_ id: String, succeeded: Bool) -> [Action] {
+    /// A phase's task ended. `done`: what it produced, for the gate when the phase is gated.
+    mutating func stepEnded(_ id: String, succeeded: Bool, done: RunEvent.AwaitingApproval? = nil) -> [Action] {
         guard scheduler != nil else { return [] }
         for loop in loopIDs(of: id) { loops[loop] = nil }
         swaps = swaps.filter { Self.phaseID($0.key) != id }
@@ -207,6 +246,10 @@ struct RunMachine: Sendable, Hashable {
             scheduler!.finish(id, succeeded: true)
             let reset = scheduler!.reset(id)
             return announce ? [.emit(.stepReset(.init(step: id, reset: reset)))] : []
+        }
+        if succeeded, cancelReason == nil, let done, let step = plan.step(id), plan.gates?.gates(step) == true {
+            // It stays running in the scheduler until a person decides.
+            return openGate(done)
         }
         let skipped = scheduler!.finish(id, succeeded: succeeded)
         return skipped.map { .emit(.stepSkipped(.init(step: $0, reason: "\(id) failed"))) }
@@ -279,6 +322,42 @@ struct RunMachine: Sendable, Hashable {
     /// The current model of a phase (the plan as changed by swaps).
     func model(of phase: String) -> ModelID? { plan.step(phase)?.model }
 
+    // MARK: gates
+
+    private mutating func openGate(_ done: RunEvent.AwaitingApproval) -> [Action] {
+        openings += 1
+        gates.append(GateWait(step: done.step, opening: openings))
+        var event = done
+        let policy = plan.gates
+        event.timeoutMs = policy?.timeoutMs.map { Int($0) }
+        event.onTimeout = policy?.timeoutMs == nil ? nil : policy?.onTimeout
+        var actions: [Action] = [.emit(.awaitingApproval(event))]
+        if let ms = policy?.timeoutMs { actions.append(.startGateTimer(step: done.step, opening: openings, ms: ms)) }
+        return actions
+    }
+
+    /// Takes the oldest gate out of the wait: its phase is done in the scheduler.
+    private mutating func closeGate() -> GateWait? {
+        guard !gates.isEmpty else { return nil }
+        let g = gates.removeFirst()
+        scheduler?.finish(g.step, succeeded: true)
+        return g
+    }
+
+    /// A gate's time limit passed. Ignored when that opening of the gate was decided meanwhile.
+    mutating func gateTimedOut(step: String, opening: Int, nowMs: Int64) -> [Action] {
+        guard !ended, cancelReason == nil, let i = gates.firstIndex(where: { $0.step == step && $0.opening == opening }) else { return [] }
+        let limit = plan.gates?.timeoutMs ?? 0
+        if plan.gates?.onTimeout == .approve {
+            let g = gates.remove(at: i)
+            scheduler?.finish(g.step, succeeded: true)
+            return [.emit(.gateApproved(.init(step: step, by: "timeout")))]
+        }
+        let why = "no decision at the gate of \(step) within \(GatePolicy.durationText(limit))"
+        failure = why
+        return command(.cancel(reason: why), nowMs: nowMs).1
+    }
+
     // MARK: commands
 
     /// A command. Returns its outcome and the actions to perform; a refused command changes nothing
@@ -309,10 +388,36 @@ struct RunMachine: Sendable, Hashable {
             mode = .running
             return (.accepted, [.emit(.resumed(.init(pausedMs: Int(max(0, nowMs - since))))), .wakeWaiters])
 
+        case .approve(let edited):
+            guard let g = gates.first else { return refuse(notAtGate) }
+            if let edited, edited.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                return refuse("the edited output of \(g.step) is empty; approve it as it is, or reject it")
+            }
+            _ = closeGate()
+            var actions: [Action] = [.emit(.gateApproved(.init(step: g.step, by: "you", editedOutput: edited))), .stopGateTimer(g.step)]
+            if let edited { actions.append(.applyEdit(step: g.step, text: edited)) }
+            return (.accepted, actions)
+
+        case .rerun(let note, let model):
+            guard let g = gates.first else { return refuse(notAtGate) }
+            if let model, !knownModels.contains(model) { return refuse("\(model) is not in the catalog") }
+            _ = closeGate()
+            let reset = scheduler!.reset(g.step)
+            if let model { setModel(g.step, model) }
+            let text = note.map { String($0.prefix(2_000)) }
+            return (.accepted, [.emit(.stepReset(.init(step: g.step, reset: reset, model: model, note: text))), .stopGateTimer(g.step)])
+
+        case .reject(let reason):
+            guard let g = gates.first else { return refuse(notAtGate) }
+            return command(.cancel(reason: "rejected at the gate of \(g.step): \(reason)"), nowMs: nowMs)
+
         case .cancel(let reason):
             mode = .cancelled(reason: reason)
+            // Gates waiting end with the run: their phases are done.
+            let closed = gates.map { Action.stopGateTimer($0.step) }
+            while closeGate() != nil {}
             let stops: [Action] = loops.filter { $0.value.inFlight != nil }.keys.sorted().map { .stopAttempt($0) }
-            return (.accepted, stops + [.cancelTasks, .wakeWaiters])
+            return (.accepted, closed + stops + [.cancelTasks, .wakeWaiters])
 
         case .resetBreaker(let m):
             guard knownModels.contains(m) else { return refuse("\(m) is not in the catalog") }
@@ -325,6 +430,7 @@ struct RunMachine: Sendable, Hashable {
 
         case .swap(let id, let to):
             if let why = phaseProblem(id) { return refuse(why) }
+            if gates.contains(where: { $0.step == id }) { return refuse("\(id) is done and waits at its gate; rerun it on \(to) there") }
             guard knownModels.contains(to) else { return refuse("\(to) is not in the catalog") }
             guard let sched = scheduler, let step = plan.step(id) else { return refuse("the run has not started") }
             let from = step.model
@@ -372,6 +478,7 @@ struct RunMachine: Sendable, Hashable {
 
         case .retry(let id, let on):
             if let why = phaseProblem(id) { return refuse(why) }
+            if gates.contains(where: { $0.step == id }) { return refuse("\(id) waits at its gate; rerun it there (with a note or a model)") }
             if let on, !knownModels.contains(on) { return refuse("\(on) is not in the catalog") }
             guard var sched = scheduler, let step = plan.step(id) else { return refuse("the run has not started") }
             switch sched.states[id] ?? .pending {
@@ -390,11 +497,20 @@ struct RunMachine: Sendable, Hashable {
                 if let on { setModel(id, on) }
                 return (.accepted, stopActions(id) + [.wakeWaiters])
             case .done, .failed, .skipped:
+                // Gates downstream are lifted: their phases run again after this one.
+                let downstream = Set(sched.reset(id))
+                sched = scheduler!
+                var lifted: [Action] = []
+                for g in gates where downstream.contains(g.step) {
+                    sched.finish(g.step, succeeded: true)
+                    lifted.append(.stopGateTimer(g.step))
+                }
+                gates.removeAll { downstream.contains($0.step) }
                 let reset = sched.reset(id)
                 scheduler = sched
                 if let on { setModel(id, on) }
                 // Phases downstream that run read the old input: they stop and wait for the new one.
-                var actions: [Action] = [.emit(.stepReset(.init(step: id, reset: reset, model: on)))]
+                var actions: [Action] = lifted + [.emit(.stepReset(.init(step: id, reset: reset, model: on)))]
                 for r in reset where sched.states[r] == .running && stopping[r] == nil {
                     stopping[r] = false
                     actions += stopActions(r)
@@ -403,6 +519,11 @@ struct RunMachine: Sendable, Hashable {
                 return (.accepted, actions)
             }
         }
+    }
+
+    private var notAtGate: String {
+        let gated = plan.gates?.phases ?? []
+        return gated.isEmpty ? "the run is not waiting at a gate (it has none)" : "the run is not waiting at a gate (gated: \(gated.joined(separator: ", ")))"
     }
 
     /// Why a command cannot name this step, or nil.

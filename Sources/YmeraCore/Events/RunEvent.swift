@@ -25,6 +25,8 @@ public enum AttemptPurpose: String, Codable, Sendable, Hashable {
 /// Run status, as a whole.
 public enum RunStatus: String, Codable, Sendable, Hashable {
     case planned, running, paused, succeeded, failed, cancelled
+    /// A gated phase finished: the run waits for a person to approve, edit, rerun or reject it.
+    case awaitingApproval = "awaiting_approval"
     /// Every phase finished, but not every scored output passed the quality gate (exit status 4):
     /// the run did its work and says plainly that the work fell short.
     case completedBelowThreshold = "completed_below_threshold"
@@ -32,9 +34,21 @@ public enum RunStatus: String, Codable, Sendable, Hashable {
     case interrupted
 
     /// How the dashboard and reports name it.
-    public var label: String { self == .completedBelowThreshold ? "completed below threshold" : rawValue }
+    public var label: String {
+        switch self {
+        case .completedBelowThreshold: "completed below threshold"
+        case .awaitingApproval: "awaiting approval"
+        default: rawValue
+        }
+    }
     /// For narrow columns (history, run lists).
-    public var shortLabel: String { self == .completedBelowThreshold ? "below thr." : rawValue }
+    public var shortLabel: String {
+        switch self {
+        case .completedBelowThreshold: "below thr."
+        case .awaitingApproval: "at gate"
+        default: rawValue
+        }
+    }
 
     public var isTerminal: Bool {
         self == .succeeded || self == .completedBelowThreshold || self == .failed || self == .cancelled
@@ -91,6 +105,10 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case toolFailed(ToolFailed)
         /// A command (pause, resume, retry, swap, cancel, breaker) that could not apply: nothing changed.
         case commandRefused(CommandRefused)
+        /// A gated phase finished and the run waits for a person's decision (gates, #16).
+        case awaitingApproval(AwaitingApproval)
+        /// A gate was passed: the phase's output is kept, as it was or as a person edited it.
+        case gateApproved(GateApproved)
     }
 
     // MARK: payloads
@@ -323,10 +341,49 @@ public struct RunEvent: Sendable, Hashable, Codable {
         public var reset: [String]
         /// The model `step` runs on when it runs again, when the user chose one ("run it again on M").
         public var model: ModelID?
-        public init(step: String, reset: [String], model: ModelID? = nil) {
+        /// A person's note for `step`'s prompt when it runs again (a rerun at a gate).
+        public var note: String?
+        public init(step: String, reset: [String], model: ModelID? = nil, note: String? = nil) {
             self.step = step
             self.reset = reset
             self.model = model
+            self.note = note
+        }
+    }
+    public struct AwaitingApproval: Codable, Sendable, Hashable {
+        public var step: String
+        public var phase: Phase
+        /// The model that produced the output waiting for approval.
+        public var model: ModelID
+        public var outputChars: Int
+        /// The output's quality score, when it was scored.
+        public var score: Double?
+        /// The gate's time limit and what happens when it passes (nil: no limit).
+        public var timeoutMs: Int?
+        public var onTimeout: GatePolicy.TimeoutAction?
+        public init(
+            step: String, phase: Phase, model: ModelID, outputChars: Int, score: Double? = nil, timeoutMs: Int? = nil,
+            onTimeout: GatePolicy.TimeoutAction? = nil
+        ) {
+            self.step = step
+            self.phase = phase
+            self.model = model
+            self.outputChars = outputChars
+            self.score = score
+            self.timeoutMs = timeoutMs
+            self.onTimeout = onTimeout
+        }
+    }
+    public struct GateApproved: Codable, Sendable, Hashable {
+        public var step: String
+        /// Who decided: `you` (a person, from any terminal or MCP) or `timeout` (the gate's time limit).
+        public var by: String
+        /// The whole kept output when a person edited it (it replaces the phase's output); nil: kept as it was.
+        public var editedOutput: String?
+        public init(step: String, by: String, editedOutput: String? = nil) {
+            self.step = step
+            self.by = by
+            self.editedOutput = editedOutput
         }
     }
     public struct CommandRefused: Codable, Sendable, Hashable {
@@ -490,6 +547,8 @@ extension RunEvent {
         case "tool_returned": kind = .toolReturned(try ToolReturned(from: decoder))
         case "tool_failed": kind = .toolFailed(try ToolFailed(from: decoder))
         case "command_refused": kind = .commandRefused(try CommandRefused(from: decoder))
+        case "awaiting_approval": kind = .awaitingApproval(try AwaitingApproval(from: decoder))
+        case "gate_approved": kind = .gateApproved(try GateApproved(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c, debugDescription: "unknown event type '\(type)'")
@@ -530,6 +589,8 @@ extension RunEvent {
         case .toolReturned(let p): try p.encode(to: encoder)
         case .toolFailed(let p): try p.encode(to: encoder)
         case .commandRefused(let p): try p.encode(to: encoder)
+        case .awaitingApproval(let p): try p.encode(to: encoder)
+        case .gateApproved(let p): try p.encode(to: encoder)
         }
     }
 }
@@ -575,6 +636,8 @@ extension RunEvent.Kind {
         case .toolReturned: "tool_returned"
         case .toolFailed: "tool_failed"
         case .commandRefused: "command_refused"
+        case .awaitingApproval: "awaiting_approval"
+        case .gateApproved: "gate_approved"
         }
     }
 
@@ -601,6 +664,8 @@ extension RunEvent.Kind {
         case .toolReturned(let p): p.step
         case .toolFailed(let p): p.step
         case .commandRefused(let p): p.step
+        case .awaitingApproval(let p): p.step
+        case .gateApproved(let p): p.step
         default: nil
         }
     }

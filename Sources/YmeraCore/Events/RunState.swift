@@ -54,6 +54,10 @@ public struct StepState: Sendable, Hashable, Identifiable {
     public var finishReason: FinishReason?
     /// The kept answer stopped at the output-token limit (after the continuations allowed).
     public var truncated: Bool { finishReason == .length }
+    /// Who wrote the kept output when a person edited it at a gate (`you`); nil: the model's own.
+    public var editedBy: String?
+    /// Notes a person added to this phase's prompt at a gate (each rerun adds one), in order.
+    public var notes: [String] = []
 
     public var durationMs: Int? {
         guard let s = startedMs else { return nil }
@@ -106,6 +110,19 @@ public struct RefusedFileEntry: Sendable, Hashable {
     public var step: String
 }
 
+/// A gate waiting for a person's decision, as the views see it.
+public struct GateView: Sendable, Hashable {
+    public var step: String
+    public var phase: Phase
+    public var model: ModelID
+    public var outputChars: Int
+    public var score: Double?
+    /// Run-elapsed time at which the gate opened.
+    public var sinceMs: Int
+    public var timeoutMs: Int?
+    public var onTimeout: GatePolicy.TimeoutAction?
+}
+
 /// A notable event for the run's event log (no text deltas).
 public struct LogEntry: Sendable, Hashable {
     public enum Level: String, Sendable, Hashable { case info, warn, error }
@@ -149,6 +166,9 @@ public struct RunState: Sendable {
     public var files: OrderedDictionary<String, FileEntry> = [:]
     /// File names refused by the workspace, in the order they came.
     public var refusedFiles: [RefusedFileEntry] = []
+    /// Gated phases that finished and wait for a decision, oldest first (a command without a phase
+    /// decides the first).
+    public var gates: [GateView] = []
 
     /// How many log entries are kept for views (the journal keeps all events).
     public var logLimit = 500
@@ -166,7 +186,7 @@ public struct RunState: Sendable {
     }
 
     public var task: String { plan?.task ?? "" }
-    public var isActive: Bool { status == .running || status == .paused || status == .planned }
+    public var isActive: Bool { status == .running || status == .paused || status == .planned || status == .awaitingApproval }
 
     /// Final output of the run: the last completed step's output in plan order (validation reads
     /// what refinement produced; the answer a user takes away is the last content-producing step).
@@ -218,6 +238,8 @@ public struct RunState: Sendable {
 
         case .runResumed(let p):
             status = .running
+            // The engine opens again each gate still waiting (an `awaiting_approval` follows).
+            gates = []
             note(event, .info, "resumed; kept \(p.keptSteps.count) finished step(s)")
 
         case .stepStarted(let p):
@@ -384,7 +406,7 @@ public struct RunState: Sendable {
             note(event, .info, "paused" + (p.inFlight.isEmpty ? "" : " (\(p.inFlight.joined(separator: ", ")): \(p.note))"))
 
         case .resumed:
-            status = .running
+            status = gates.isEmpty ? .running : .awaitingApproval
             note(event, .info, "resumed")
 
         case .modelSwapped(let p):
@@ -407,6 +429,7 @@ public struct RunState: Sendable {
                 s.finishedMs = nil
                 s.lastError = nil
                 s.chosenCandidate = nil
+                s.editedBy = nil
                 steps[id] = s
                 for child in s.children {
                     steps[child]?.status = .pending
@@ -415,8 +438,31 @@ public struct RunState: Sendable {
                 }
             }
             if let m = p.model { steps[p.step]?.plannedModel = m }
+            if let n = p.note { steps[p.step]?.notes.append(n) }
+            let gated = gates.contains { p.reset.contains($0.step) }
+            gates.removeAll { p.reset.contains($0.step) }
+            if gated && gates.isEmpty && status == .awaitingApproval { status = .running }
             if status.isTerminal { status = .running }
+            if gated { note(event, .info, "gate \(p.step): rerun" + (p.model.map { " on \($0)" } ?? "") + (p.note.map { " with the note \"\($0.prefix(80))\"" } ?? "")) }
             note(event, .info, "retry \(p.step): \(p.reset.count) step(s) will run again" + (p.model.map { " (\(p.step) on \($0))" } ?? ""))
+
+        case .awaitingApproval(let p):
+            let view = GateView(
+                step: p.step, phase: p.phase, model: p.model, outputChars: p.outputChars, score: p.score, sinceMs: t,
+                timeoutMs: p.timeoutMs, onTimeout: p.onTimeout)
+            if let i = gates.firstIndex(where: { $0.step == p.step }) { gates[i] = view } else { gates.append(view) }
+            if status != .paused { status = .awaitingApproval }
+            let limit = p.timeoutMs.map { ", \($0 / 1000) s to decide, then \(p.onTimeout?.rawValue ?? "fail")" } ?? ""
+            note(event, .warn, "\(p.step) waits for approval: \(p.outputChars) chars on \(p.model)" + (p.score.map { ", score \(fmt($0))" } ?? "") + limit)
+
+        case .gateApproved(let p):
+            gates.removeAll { $0.step == p.step }
+            if let edited = p.editedOutput, steps[p.step] != nil {
+                steps[p.step]!.output = edited
+                steps[p.step]!.editedBy = p.by
+            }
+            if gates.isEmpty && status == .awaitingApproval { status = .running }
+            note(event, .info, "\(p.step) approved by \(p.by)" + (p.editedOutput.map { " (edited: \($0.count) chars)" } ?? ""))
 
         case .commandRefused(let p):
             refusals += 1
@@ -453,6 +499,7 @@ public struct RunState: Sendable {
             note(event, .error, "\(p.step): tool \(p.tool) failed (\(p.failure.rawValue)): \(p.message)")
 
         case .runFinished(let p):
+            gates = []
             qualityVerdict = p.quality
             endReason = p.reason
             if p.quality?.passed == false {
@@ -464,6 +511,7 @@ public struct RunState: Sendable {
             }
 
         case .runFailed(let p):
+            gates = []
             status = .failed
             endReason = p.reason
             // Attempts stopped because the run failed elsewhere are not left "running" or "retrying".
@@ -490,6 +538,7 @@ public struct RunState: Sendable {
             if let e = p.error { note(event, .error, "\(p.step): workspace error: \(e)") }
 
         case .runCancelled(let p):
+            gates = []
             status = .cancelled
             endReason = p.reason
             for (id, s) in steps where s.status == .running || s.status == .retrying {

@@ -14,6 +14,8 @@ public struct RunSummary: Codable, Sendable, Hashable {
         public var subtasks: Int
         /// True when the phase's answer (or a subtask's) stopped at the output-token limit.
         public var truncated: Bool? = nil
+        /// Who wrote the kept output when a person edited it at a gate (`you`); absent otherwise.
+        public var editedBy: String? = nil
     }
 
     public var type: String = "summary"
@@ -77,7 +79,8 @@ extension RunState {
                     status: s.status, score: s.quality?.score.rounded(places: 3),
                     tokens: s.usage.totalTokens + childUsage, cost: s.cost + childCost, durationMs: s.durationMs,
                     subtasks: s.children.filter { $0.contains("/") }.count,
-                    truncated: s.truncated || kids.contains { k in k.truncated && (s.chosenCandidate == nil || s.chosenCandidate == k.id) } ? true : nil)
+                    truncated: s.truncated || kids.contains { k in k.truncated && (s.chosenCandidate == nil || s.chosenCandidate == k.id) } ? true : nil,
+                    editedBy: s.editedBy)
             },
             retries: retries, fallbacks: fallbacks, breakerTrips: breakerTrips, swaps: swaps, refinements: refinements,
             tokens: usage.totalTokens, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens + usage.reasoningTokens,

@@ -34,42 +34,6 @@ public struct RunOwner: Sendable, Hashable, Codable {
     }
 }
 
-/// A command addressed to a run, from any process.
-public enum ControlCommand: Sendable, Hashable {
-    case pause
-    case resume
-    /// With a model, the phase runs again on it.
-    case retry(step: String, on: ModelID? = nil)
-    case swap(step: String, model: ModelID)
-    case cancel(reason: String)
-    /// A model's breaker, in the owner's registry (breakers are per process).
-    case breaker(model: ModelID, forceOpen: Bool)
-
-    /// The engine's command it becomes in the owner (which decides it, and journals a refusal).
-    public var engineCommand: RunCommand {
-        switch self {
-        case .pause: .pause
-        case .resume: .resume
-        case .retry(let step, let model): .retry(step: step, on: model)
-        case .swap(let step, let model): .swap(step: step, to: model)
-        case .cancel(let reason): .cancel(reason: reason)
-        case .breaker(let model, let open): open ? .forceOpenBreaker(model, forMs: 60_000) : .resetBreaker(model)
-        }
-    }
-
-    /// The command's name in the journal and on the command line.
-    public var name: String {
-        switch self {
-        case .pause: "pause"
-        case .resume: "resume"
-        case .retry: "retry"
-        case .swap: "swap"
-        case .cancel: "cancel"
-        case .breaker(_, let open): open ? "breaker-force-open" : "breaker-reset"
-        }
-    }
-}
-
 /// A command as the journal keeps it.
 public struct ControlCommandRecord: Sendable, Hashable {
     public enum State: String, Sendable, Hashable {
@@ -85,7 +49,7 @@ public struct ControlCommandRecord: Sendable, Hashable {
 
     public var id: Int64
     public var runID: String
-    public var command: ControlCommand
+    public var command: RunCommand
     /// Who sent it ("pid 77 on host-a").
     public var issuedBy: String
     public var issuedAt: Date
@@ -95,7 +59,7 @@ public struct ControlCommandRecord: Sendable, Hashable {
     public var afterSeq: Int?
 
     public init(
-        id: Int64, runID: String, command: ControlCommand, issuedBy: String, issuedAt: Date, state: State,
+        id: Int64, runID: String, command: RunCommand, issuedBy: String, issuedAt: Date, state: State,
         reason: String? = nil, afterSeq: Int? = nil
     ) {
         self.id = id
@@ -144,7 +108,7 @@ public protocol RunCoordination: Sendable {
     /// Runs owned by live processes, with their owners.
     func liveRuns(staleAfter: TimeInterval) throws -> [(runID: String, owner: RunOwner)]
     /// Writes a command for the run's owner; returns its id.
-    func send(_ command: ControlCommand, to runID: String) throws -> Int64
+    func send(_ command: RunCommand, to runID: String) throws -> Int64
     /// Pending commands of runs this process owns, each handed over once (oldest first).
     func takeCommands(runIDs: [String]) throws -> [ControlCommandRecord]
     /// Records what became of a taken command.
@@ -158,13 +122,15 @@ public protocol RunCoordination: Sendable {
 /// the event that confirms it.
 public enum CommandPolicy {
     /// Whether `event` confirms `command` (the event that the engine emits once it has applied it).
-    public static func confirms(_ event: RunEvent, _ command: ControlCommand) -> Bool {
+    public static func confirms(_ event: RunEvent, _ command: RunCommand) -> Bool {
         switch (command, event.kind) {
-        case (.pause, .paused), (.resume, .resumed), (.cancel, .runCancelled): return true
+        case (.pause, .paused), (.resume, .resumed), (.cancel, .runCancelled), (.reject, .runCancelled): return true
+        case (.approve, .gateApproved): return true
+        case (.rerun, .stepReset(let p)): return p.reset.contains(p.step)
         case (.retry(let step, _), .stepReset(let p)): return p.step == step || p.reset.contains(step)
         case (.retry(let step, _), .stepStarted(let p)): return p.step == step
         case (.swap(let step, let model), .modelSwapped(let p)): return p.step == step && p.to == model
-        case (.breaker(let model, _), .breakerChanged(let p)): return p.model == model
+        case (.resetBreaker(let model), .breakerChanged(let p)), (.forceOpenBreaker(let model, _), .breakerChanged(let p)): return p.model == model
         default: return false
         }
     }

@@ -126,6 +126,8 @@ public struct RunPlan: Codable, Sendable, Hashable {
     /// Score under which an output is refined by the next model.
     public var qualityThreshold: Double
     public var createdAt: Date
+    /// Phases that wait for a person's decision when they finish (nil: none; absent in older journals).
+    public var gates: GatePolicy?
 
     public init(
         runID: String, task: String, intent: Intent, strategy: Strategy, steps: [PlanStep], budget: Budget,

@@ -75,6 +75,9 @@ public struct StepScheduler: Sendable, Hashable {
     /// Marks a step done without running it (resume: finished before the crash).
     public mutating func markDone(_ id: String) { states[id] = .done }
 
+    /// Marks a step running without starting it (resume: a phase done and waiting at its gate).
+    public mutating func markRunning(_ id: String) { states[id] = .running }
+
     /// Everything after `id` in order whose dependencies reach `id` (used for plans without explicit deps).
     static func findCycle(order: [String], deps: [String: [String]]) -> [String]? {
         var color: [String: Int] = [:]

@@ -146,6 +146,8 @@ public struct Draft: Sendable {
     public var error: String?
     public var loading = false
     public var selectedStep = 0
+    /// Gated phases as toggled in plan review (`g`); nil: the plan's own (the config's defaults).
+    public var gates: [String]?
 }
 
 /// The model picker overlay.
@@ -155,6 +157,8 @@ public struct Picker: Sendable {
         /// The phase is done: a swap would not change what it produced; the choice runs it again.
         case rerun(runID: String, step: String)
         case draft(step: String)
+        /// The phase waits at its gate: the choice runs it again on the model (re-route).
+        case reroute(runID: String, step: String)
     }
     public var purpose: Purpose
     public var filter = TextBuffer(multiline: false)
@@ -172,6 +176,10 @@ public struct Prompt: Sendable {
         case quitConfirm
         case breaker(ModelID)
         case cancelConfirm(String)
+        /// At a gate: a note for the phase's prompt (then it runs again).
+        case instruct(String)
+        /// At a gate: why the run is rejected.
+        case reject(String)
     }
     public var kind: Kind
     public var buffer = TextBuffer(multiline: false)
@@ -253,6 +261,9 @@ public enum Effect: Sendable, Hashable {
     case loadRun(String)
     /// Read the latest version of a file of a run's workspace (answered by `fileLoaded`).
     case loadFile(runID: String, path: String, version: Int)
+    /// Open the output waiting at a run's gate in $VISUAL/$EDITOR (the terminal is suspended
+    /// meanwhile); answered by `outputEdited`.
+    case editOutput(runID: String, step: String, text: String)
     case setTheme(String)
     case redrawAll
     case quit
@@ -279,6 +290,8 @@ public enum Action: Sendable {
     case ownerGone(runID: String)
     /// A file's content (or why it could not be read), for the files view.
     case fileLoaded(runID: String, path: String, version: Int, content: String?, error: String?)
+    /// The editor closed: the edited text (nil: unchanged), or why it could not run.
+    case outputEdited(runID: String, text: String?, error: String?)
     case backendFailed(String)
     case quitRequested
 }
@@ -396,6 +409,9 @@ public struct AppState: Sendable {
         case .planned(let plan, let request):
             guard draft != nil, draft!.request == request else { return [] }
             draft!.plan = plan
+            if let g = draft!.gates {
+                draft!.plan!.gates = g.isEmpty ? nil : GatePolicy(phases: g, timeoutMs: plan.gates?.timeoutMs, onTimeout: plan.gates?.onTimeout ?? .fail)
+            }
             draft!.loading = false
             draft!.error = nil
             draft!.selectedStep = min(draft!.selectedStep, max(0, plan.steps.count - 1))
@@ -467,6 +483,18 @@ public struct AppState: Sendable {
             let next = e.fileLoadEffect(runID: id)
             runs[id] = e
             return next.map { [$0] } ?? []
+        case .outputEdited(let id, let text, let error):
+            if let error {
+                message = "edit: \(Sanitizer.line(error))"
+                messageIsError = true
+                return []
+            }
+            guard let text else {
+                message = "the output was not changed: the gate still waits (a approves it as it is)"
+                messageIsError = false
+                return []
+            }
+            return [send(id, .approve(edited: text))]
         case .backendFailed(let msg):
             message = Sanitizer.line(msg)
             messageIsError = true
@@ -567,7 +595,7 @@ public struct AppState: Sendable {
             case .char("o"): return [breakerCommand(model, .forceOpen)]
             default: return []
             }
-        case .command, .filter, .search, .budget:
+        case .command, .filter, .search, .budget, .instruct, .reject:
             if key == .enter {
                 prompt = nil
                 return submitPrompt(p)
@@ -604,6 +632,14 @@ public struct AppState: Sendable {
             return [.plan(draft!.request)]
         case .command:
             return runCommand(text)
+        case .instruct(let id):
+            guard !text.isEmpty else {
+                message = "no note given: nothing sent"
+                return []
+            }
+            return [send(id, .gateRerun(note: String(text.prefix(2_000)), model: nil))]
+        case .reject(let id):
+            return [send(id, .reject(reason: text.isEmpty ? "rejected from the dashboard" : String(text.prefix(200))))]
         default:
             return []
         }
@@ -692,6 +728,8 @@ public struct AppState: Sendable {
                 draft!.request.models[step] = chosen.id
                 draft!.loading = true
                 return [.plan(draft!.request)]
+            case .reroute(let runID, _):
+                return [send(runID, .gateRerun(note: nil, model: chosen.id))]
             }
         default:
             if p.filter.handle(key) { p.selected = 0 }
@@ -813,6 +851,18 @@ public struct AppState: Sendable {
             var p = Prompt(kind: .budget)
             if let m = draft!.request.budget?.maxCost ?? draft!.plan?.budget.maxCost { p.buffer.set(String(m.dollars)) }
             prompt = p
+            return []
+        case .toggleGate:
+            guard let d = draft, var plan = d.plan, !plan.steps.isEmpty, !d.loading else { return [] }
+            let step = plan.steps[min(d.selectedStep, plan.steps.count - 1)]
+            var phases = plan.gates?.phases ?? []
+            let on = plan.gates?.gates(step) == true
+            if on { phases.removeAll { $0 == step.id || $0 == step.phase.rawValue } } else { phases.append(step.id) }
+            plan.gates = phases.isEmpty ? nil : GatePolicy(phases: phases, timeoutMs: plan.gates?.timeoutMs, onTimeout: plan.gates?.onTimeout ?? .fail)
+            draft!.plan = plan
+            draft!.gates = phases
+            message = on ? "\(step.id): no gate" : "\(step.id): gated — the run waits for your decision after it"
+            messageIsError = false
             return []
         case .startRun:
             guard let d = draft, let plan = d.plan, !d.loading else {
@@ -945,6 +995,31 @@ public struct AppState: Sendable {
             default:
                 prompt = Prompt(kind: .cancelConfirm(id))
             }
+        case .approveGate, .editGate, .instructGate, .rerouteGate, .rejectGate:
+            guard !e.readOnly else {
+                message = "a past run is read-only"
+                messageIsError = true
+                return []
+            }
+            guard let gate = e.state.gates.first else {
+                message = "the run is not waiting at a gate" + (e.state.isActive ? "" : " (it has ended)")
+                messageIsError = true
+                return []
+            }
+            switch cmd {
+            case .approveGate:
+                return [send(id, .approve(edited: nil))]
+            case .editGate:
+                message = "editing \(gate.step)'s output…"
+                return [.editOutput(runID: id, step: gate.step, text: e.state.steps[gate.step]?.output ?? "")]
+            case .instructGate:
+                prompt = Prompt(kind: .instruct(id))
+            case .rerouteGate:
+                picker = Picker(purpose: .reroute(runID: id, step: gate.step), current: e.state.steps[gate.step]?.model)
+                return models.isEmpty ? [.loadModels] : []
+            default:
+                prompt = Prompt(kind: .reject(id))
+            }
         case .breaker:
             guard !e.readOnly else {
                 message = "a past run is read-only"
@@ -1021,6 +1096,9 @@ public struct PendingControl: Sendable, Hashable {
         case .run(.swapModel(let s, let to)): "swapping \(s) to \(to)…"
         case .run(.rerun(let s, let on)): "running \(s) again on \(on)…"
         case .run(.cancel): "cancelling…"
+        case .run(.approve(let edited)): edited == nil ? "approving…" : "approving your edit…"
+        case .run(.gateRerun(_, let model)): "running the phase again" + (model.map { " on \($0)" } ?? "") + "…"
+        case .run(.reject): "rejecting…"
         case .breaker(let m, .reset): "resetting the breaker of \(m)…"
         case .breaker(let m, .forceOpen): "opening the breaker of \(m)…"
         }
@@ -1033,6 +1111,9 @@ public struct PendingControl: Sendable, Hashable {
         case .run(.retry), .run(.rerun): "retry"
         case .run(.swapModel): "swap"
         case .run(.cancel): "cancel"
+        case .run(.approve): "approve"
+        case .run(.gateRerun): "rerun"
+        case .run(.reject): "reject"
         case .breaker(_, .reset): "breaker_reset"
         case .breaker(_, .forceOpen): "breaker_open"
         }
@@ -1056,6 +1137,11 @@ public struct PendingControl: Sendable, Hashable {
         case (.run(.swapModel(let s, let to)), .modelSwapped(let w)) where w.step == s && w.to == to:
             return ("\(s): \(w.from) → \(to)" + (w.restarted ? ", restarting" : ""), false)
         case (.run(.cancel), .runCancelled): return ("cancelled", false)
+        case (.run(.approve), .gateApproved(let g)):
+            return ("\(g.step) approved" + (g.editedOutput == nil ? "" : " with your edit") + "; the run goes on", false)
+        case (.run(.gateRerun), .stepReset(let r)):
+            return ("\(r.step) runs again" + (r.model.map { " on \($0)" } ?? "") + (r.note == nil ? "" : " with your note"), false)
+        case (.run(.reject), .runCancelled(let c)): return ("rejected: \(Sanitizer.line(c.reason ?? ""))", false)
         case (.breaker(let m, _), .breakerChanged(let b)) where b.model == m:
             return ("breaker \(m): \(b.to.rawValue)", false)
         default: break

@@ -64,6 +64,7 @@ public enum Command: String, Sendable, Hashable {
     case submitTask, cycleStrategy, changeModel, setBudget, startRun, editTask
     case sortNext, sortReverse, search
     case files
+    case toggleGate, approveGate, editGate, instructGate, rerouteGate, rejectGate
 }
 
 /// One row of the binding table: it drives the dispatcher, the footer hints and the help overlay.
@@ -116,6 +117,12 @@ public enum Keymap {
         Binding([.char("b")], .breaker, "breaker of the selected model: reset / force open", in: [.run], hint: "breaker"),
         Binding([.char("f")], .follow, "follow the output stream (jump to its end)", in: [.run]),
         Binding([.char("w")], .files, "the run's files: tree (version, author, size), selected file (PgUp/PgDn)", in: [.run], hint: "files"),
+        // At a gate (a gated phase finished and the run waits for your decision).
+        Binding([.char("a")], .approveGate, "gate: approve the phase's output; the run goes on", in: [.run]),
+        Binding([.char("e")], .editGate, "gate: edit the output in $VISUAL/$EDITOR; saved, it is kept as yours and the run goes on", in: [.run]),
+        Binding([.char("i")], .instructGate, "gate: instruct — a note for the phase's prompt, then it runs again", in: [.run]),
+        Binding([.char("o")], .rerouteGate, "gate: re-route — the phase runs again on a model you pick", in: [.run]),
+        Binding([.char("d")], .rejectGate, "gate: reject — the run ends as cancelled, with your reason", in: [.run]),
         Binding([.char("[")], .replayBack, "replay: one event back", in: [.replay], hint: "step"),
         Binding([.char("]")], .replayForward, "replay: one event forward", in: [.replay]),
         Binding([.char("{")], .replayJumpBack, "replay: jump back 10%", in: [.replay], hint: "scrub"),
@@ -130,6 +137,7 @@ public enum Keymap {
         Binding([.char("m")], .changeModel, "change the selected phase's model", in: [.plan], hint: "model"),
         Binding([.char("$")], .setBudget, "set the budget", in: [.plan], hint: "budget"),
         Binding([.char("e")], .editTask, "edit the task text", in: [.plan], hint: "edit"),
+        Binding([.char("g")], .toggleGate, "gate the selected phase on/off: the run waits for your decision after it", in: [.plan], hint: "gate"),
         // Model picker (typing filters).
         Binding([.enter], .open, "choose the model", in: [.picker], hint: "choose"),
         Binding([.up], .up, "move up", in: [.picker]),
@@ -165,6 +173,16 @@ public enum Keymap {
             }
         }
         return out
+    }
+
+    /// The keys of the gate actions, as the run view lists them ("a approve · e edit · …").
+    public static func gateActions() -> String {
+        let names: [(Command, String)] = [
+            (.approveGate, "approve"), (.editGate, "edit"), (.instructGate, "instruct"), (.rerouteGate, "re-route"), (.rejectGate, "reject"),
+        ]
+        return names.compactMap { cmd, name in
+            bindings.first { $0.command == cmd }.map { "\($0.keys[0].label) \(name)" }
+        }.joined(separator: " · ")
     }
 
     /// Help sections: context title and its bindings (key labels, text).

@@ -67,6 +67,12 @@ public enum RunControlAction: Sendable, Hashable {
     /// Run a done step (and what depends on it) again, on another model ("run it again on M").
     case rerun(step: String, on: ModelID)
     case cancel
+    /// At a gate: keep the waiting phase's output (as it is, or the person's edit); the run goes on.
+    case approve(edited: String?)
+    /// At a gate: the waiting phase runs again, with a note in its prompt and/or on another model.
+    case gateRerun(note: String?, model: ModelID?)
+    /// At a gate: the run ends as cancelled, with the reason.
+    case reject(reason: String)
 }
 
 /// A user's action on a model's circuit breaker.

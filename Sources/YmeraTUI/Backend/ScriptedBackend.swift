@@ -289,6 +289,10 @@ actor ScriptedRunner {
         case .cancel:
             cancelled = true
             if paused { paused = false }
+        case .approve, .gateRerun, .reject:
+            // Scripted runs have no gates: the refusal says so, as the engine's would.
+            let name = { if case .approve = c { "approve" } else if case .reject = c { "reject" } else { "rerun" } }()
+            emit(.commandRefused(.init(command: name, reason: "the run is not waiting at a gate (scripted runs have none)")))
         }
     }
 

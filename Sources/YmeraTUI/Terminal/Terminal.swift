@@ -104,6 +104,28 @@ public final class Terminal {
         delscreen(screen)
     }
 
+    /// Hands the terminal to another program (an editor): curses' modes are saved and the screen
+    /// restored to what it was before the dashboard. `resumeAfterSuspend` takes it back.
+    public func suspend() {
+        guard !closed else { return }
+        def_prog_mode()
+        _ = mousemask(0, nil)
+        curs_set(1)
+        endwin()
+        ymera_set_curses_active(0)
+    }
+
+    /// Takes the terminal back after `suspend`: the saved modes, the mouse, and a full repaint.
+    public func resumeAfterSuspend() {
+        guard !closed else { return }
+        ymera_set_curses_active(1)
+        reset_prog_mode()
+        curs_set(0)
+        _ = mousemask(ymera_all_mouse_events(), nil)
+        fullRedraw = true
+        wrefresh(win)
+    }
+
     public var size: (width: Int, height: Int) {
         (Int(getmaxx(win)), Int(getmaxy(win)))
     }

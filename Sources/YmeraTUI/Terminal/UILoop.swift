@@ -381,6 +381,13 @@ public final class UILoop: @unchecked Sendable {
                         inbox.post(.backendFailed("open \(id): \(error)"))
                     }
                 }
+            case .editOutput(let id, let step, let text):
+                // Synchronous: the editor owns the terminal until it exits; then one full repaint.
+                switch ExternalEditor.edit(text, name: "\(id)-\(step)", terminal: terminal) {
+                case .edited(let t): dispatch(.outputEdited(runID: id, text: t, error: nil))
+                case .unchanged: dispatch(.outputEdited(runID: id, text: nil, error: nil))
+                case .failed(let why): dispatch(.outputEdited(runID: id, text: nil, error: why))
+                }
             case .loadFile(let id, let path, let version):
                 Task {
                     do {

@@ -94,6 +94,10 @@ public enum Dashboard {
             label = "breaker \(m): r reset · o force open · Esc cancel"
         case .cancelConfirm(let id):
             label = "cancel run \(id)? y / n"
+        case .instruct:
+            label = "note for the phase (it runs again with it):"
+        case .reject:
+            label = "reject — why (the run ends as cancelled):"
         }
         let x = c.text(" " + label + " ", x: r.x, y: r.y, t[.prompt])
         if !p.isChoice {
@@ -251,7 +255,9 @@ enum PlanView {
         var ry = ri.y + 1
         for (i, s) in p.steps.enumerated() where ry < ri.maxY {
             let overridden = d.request.models[s.id] != nil
-            var x = c.text("  " + col(s.id, 12), x: ri.x, y: ry, t[.normal].adding(.bold), clip: ri)
+            // ⏸: a gate — the run waits for a decision after this phase (`g` toggles it).
+            let gated = p.gates?.gates(s) == true
+            var x = c.text((gated ? "⏸ " : "  ") + col(s.id, 12), x: ri.x, y: ry, t[.normal].adding(.bold), clip: ri)
             var model = s.model.rawValue + (overridden ? "*" : "")
             if !s.candidates.isEmpty { model = s.candidates.map(\.name).joined(separator: "|") }
             x = c.text(col(model, modelW), x: x, y: ry, overridden ? t[.title] : t[.normal], clip: ri)
@@ -265,6 +271,11 @@ enum PlanView {
             ry += 1
         }
         ry += 1
+        if let g = p.gates, ry < ri.maxY {
+            let limit = g.timeoutMs.map { ", \(GatePolicy.durationText($0)) to decide, then \(g.onTimeout.rawValue)" } ?? ""
+            c.text("⏸ gate after \(g.phases.joined(separator: ", ")): the run waits for your decision\(limit)", x: ri.x + 1, y: ry, t[.title], clip: ri)
+            ry += 1
+        }
         for n in p.notes where ry < ri.maxY {
             c.text("• " + Sanitizer.line(n), x: ri.x + 1, y: ry, t[.muted], clip: ri)
             ry += 1
@@ -285,6 +296,7 @@ enum PickerView {
         case .swap(_, let step): what = "Swap model of \(step)"
         case .rerun(_, let step): what = "\(step) is done — Enter runs it again on the chosen model (and the phases after it)"
         case .draft(let step): what = "Model for \(step)"
+        case .reroute(_, let step): what = "\(step) waits at its gate — Enter runs it again on the chosen model"
         }
         c.box(r, title: what + (p.current.map { " (now \($0))" } ?? ""), t[.borderFocus], titleStyle: t[.title])
         let inner = r.inset(1)

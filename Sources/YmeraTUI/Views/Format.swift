@@ -90,6 +90,7 @@ enum StateLook {
         case .planned: return ("·", .pending)
         case .running: return ("▶", .running)
         case .paused: return ("‖", .paused)
+        case .awaitingApproval: return ("⏸", .paused)
         case .succeeded: return ("✓", .done)
         case .completedBelowThreshold: return ("▽", .retrying)
         case .failed: return ("✗", .failed)

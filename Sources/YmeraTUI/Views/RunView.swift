@@ -38,6 +38,16 @@ public enum RunView {
         let (head, rest) = area.takeTop(2)
         area = rest
         drawHeader(&c, head, app: app, entry: e, theme: t)
+        if let gate = st.gates.first, area.height > 6 {
+            // A gate: what waits, and the keys that decide it (from the binding table).
+            let (bar, below) = area.takeTop(1)
+            area = below
+            c.fill(bar, t[.prompt])
+            let score = gate.score.map { ", score \(Fmt.score($0))" } ?? ""
+            let actions = e.readOnly ? "" : ": " + Keymap.gateActions()
+            let more = st.gates.count > 1 ? " (+\(st.gates.count - 1) more)" : ""
+            c.text(" ⏸ \(gate.step) waits for your decision\(actions)  (\(gate.outputChars) chars on \(gate.model)\(score))\(more)", x: bar.x, y: bar.y, t[.prompt], clip: bar)
+        }
         if e.showFiles {
             FilesView.draw(&c, area, entry: e, theme: t)
             return

@@ -44,7 +44,7 @@ enum RemoteControl {
     }
 
     /// Sends `command` to run `id`'s owner and reports the outcome (throws the exit status).
-    static func perform(_ command: ControlCommand, runID id: String, journal: Journal, context: AppContext, json: Bool, timeout: Double) async throws {
+    static func perform(_ command: YmeraCore.RunCommand, runID id: String, journal: Journal, context: AppContext, json: Bool, timeout: Double) async throws {
         let host = RunHost(context: context, journal: journal)
         let wait = Duration.milliseconds(Int64(timeout * 1000))
         let start = ContinuousClock.now
@@ -58,7 +58,11 @@ enum RemoteControl {
         case .applied:
             break
         }
-        if case .breaker = command {
+        if case .resetBreaker = command {
+            if json { Output.jsonLine(["run": id, "command": command.name, "state": "applied"]) } else { Output.err("\(command.name): applied by the owner of run \(id)") }
+            return
+        }
+        if case .forceOpenBreaker = command {
             if json { Output.jsonLine(["run": id, "command": command.name, "state": "applied"]) } else { Output.err("\(command.name): applied by the owner of run \(id)") }
             return
         }
@@ -84,7 +88,7 @@ enum RemoteControl {
 
     /// Reads the run's events after `after` each time the journal changes, until one confirms the
     /// command, the run ends, or `timeout` passes.
-    static func awaitConfirmation(journal: Journal, runID: String, command: ControlCommand, after: Int, timeout: Duration) async throws -> Confirmation {
+    static func awaitConfirmation(journal: Journal, runID: String, command: YmeraCore.RunCommand, after: Int, timeout: Duration) async throws -> Confirmation {
         let deadline = ContinuousClock.now + timeout
         let watcher = try JournalWatcher(journal: journal, tick: .milliseconds(250))
         defer { watcher.stop() }
@@ -107,9 +111,12 @@ enum RemoteControl {
         case .paused(let p): what = "paused" + (p.inFlight.isEmpty ? "" : " (in flight, finishing: \(p.inFlight.joined(separator: ", ")))")
         case .resumed: what = "resumed"
         case .runCancelled(let p): what = "cancelled" + (p.reason.map { ": \($0)" } ?? "")
+        case .stepReset(let p) where p.note != nil || p.model != nil:
+            what = "\(p.step) runs again" + (p.model.map { " on \($0)" } ?? "") + (p.note == nil ? "" : " with your note") + " (reset: \(p.reset.joined(separator: ", ")))"
         case .stepReset(let p): what = "retrying \(p.step) (reset: \(p.reset.joined(separator: ", ")))"
         case .stepStarted(let p): what = "\(p.step) started again on \(p.model)"
         case .modelSwapped(let p): what = "\(p.step): \(p.from) → \(p.to)" + (p.restarted ? " (restarted)" : "")
+        case .gateApproved(let p): what = "\(p.step) approved" + (p.editedOutput.map { " with your edit (\($0.count) chars)" } ?? "") + "; the run goes on"
         default: what = e.typeName
         }
         return Output.clean("run \(runID): \(what) (event \(e.seq))")
@@ -183,8 +190,91 @@ struct SwapCommand: AsyncParsableCommand {
             let info: ModelInfo
             do { info = try context.catalog.model(model) } catch { throw CLIError.input("model '\(model)': \(error)") }
             try await RemoteControl.perform(
-                .swap(step: phase, model: info.id), runID: id, journal: journal, context: context, json: options.json,
+                .swap(step: phase, to: info.id), runID: id, journal: journal, context: context, json: options.json,
                 timeout: options.timeout)
+        }
+    }
+}
+
+// MARK: gates
+
+/// The text a person put in a file to be kept as a phase's output (bounded, UTF-8, not empty).
+enum EditedOutput {
+    static let maxBytes = 4 << 20
+
+    static func read(_ path: String) throws(CLIError) -> String {
+        let url = URL(fileURLWithPath: path)
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw CLIError.input("--edit \(path): cannot read the file: \(error.localizedDescription)") }
+        guard data.count <= maxBytes else { throw CLIError.input("--edit \(path): \(data.count) bytes; an edited output holds at most \(maxBytes)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError.input("--edit \(path): the file is not UTF-8 text") }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CLIError.input("--edit \(path): the file is empty; approve without --edit to keep the output as it is")
+        }
+        return text
+    }
+}
+
+struct ApproveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve", abstract: "Approve the phase a run waits on at its gate (as it is, or edited); the run goes on.",
+        discussion: RemoteControl.discussion)
+    @OptionGroup var options: ControlOptions
+
+    @Option(help: ArgumentHelp(
+        "A file whose text becomes the phase's kept output, marked as written by you (its files are new workspace versions).",
+        valueName: "FILE"))
+    var edit: String?
+
+    func run() async throws {
+        try await withCLIErrors {
+            var edited: String?
+            if let edit { edited = try EditedOutput.read(edit) }
+            let (context, journal, id) = try RemoteControl.open(options)
+            try await RemoteControl.perform(.approve(edited: edited), runID: id, journal: journal, context: context, json: options.json, timeout: options.timeout)
+        }
+    }
+}
+
+struct RejectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reject", abstract: "Reject the phase a run waits on at its gate: the run ends as cancelled, with the reason.",
+        discussion: RemoteControl.discussion)
+    @OptionGroup var options: ControlOptions
+
+    @Option(help: ArgumentHelp("Why (journaled with the run's end).", valueName: "TEXT"))
+    var reason: String = "rejected from the command line"
+
+    func run() async throws {
+        try await withCLIErrors {
+            let (context, journal, id) = try RemoteControl.open(options)
+            try await RemoteControl.perform(
+                .reject(reason: String(reason.prefix(200))), runID: id, journal: journal, context: context, json: options.json, timeout: options.timeout)
+        }
+    }
+}
+
+struct RerunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rerun", abstract: "Run the phase a run waits on at its gate again: with a note added to its prompt, on another model, or both.",
+        discussion: RemoteControl.discussion)
+    @OptionGroup var options: ControlOptions
+
+    @Option(help: ArgumentHelp("An instruction added to the phase's prompt (kept for its later runs too).", valueName: "TEXT"))
+    var note: String?
+
+    @Option(help: ArgumentHelp("The model id or alias from the catalog the phase runs on.", valueName: "MODEL"))
+    var model: String?
+
+    func run() async throws {
+        try await withCLIErrors {
+            let (context, journal, id) = try RemoteControl.open(options)
+            var modelID: ModelID?
+            if let model {
+                do { modelID = try context.catalog.model(model).id } catch { throw CLIError.input("--model '\(model)': \(error)") }
+            }
+            let text = note.map { String($0.prefix(2_000)) }
+            try await RemoteControl.perform(.rerun(note: text, model: modelID), runID: id, journal: journal, context: context, json: options.json, timeout: options.timeout)
         }
     }
 }

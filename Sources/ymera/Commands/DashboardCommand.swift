@@ -168,12 +168,17 @@ final class EngineDashboardBackend: DashboardBackend {
             if let m = try? context.catalog.model(id), context.availability(of: m).canServe { pool.append(m) }
         }
         let seed = UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
-        return try Planner(catalog: context.catalog, available: pool).plan(
+        var plan = try Planner(catalog: context.catalog, available: pool).plan(
             task: request.task, intent: intent,
             options: PlanOptions(
                 strategy: request.strategy ?? defaults.strategy, modelOverrides: request.models, budget: budget, seed: seed,
                 qualityThreshold: defaults.qualityThreshold ?? 0.7),
             recommendation: recommendation)
+        // `[defaults] gates`: plan review shows them, and `g` changes them per phase.
+        if let g = defaults.gates, !g.isEmpty {
+            plan.gates = GatePolicy(phases: g, timeoutMs: defaults.gateTimeoutMs, onTimeout: defaults.gateTimeoutAction ?? .fail)
+        }
+        return plan
     }
 
     func start(_ plan: RunPlan) async throws -> LiveRun {
@@ -206,14 +211,17 @@ final class EngineDashboardBackend: DashboardBackend {
     }
 
     func control(runID: String, _ command: RunControlAction) async throws {
-        let c: ControlCommand
+        let c: YmeraCore.RunCommand
         switch command {
         case .pause: c = .pause
         case .resume: c = .resume
         case .retry(let step): c = .retry(step: step)
-        case .swapModel(let step, let to): c = .swap(step: step, model: to)
+        case .swapModel(let step, let to): c = .swap(step: step, to: to)
         case .rerun(let step, let on): c = .retry(step: step, on: on)
         case .cancel: c = .cancel(reason: "cancelled from the dashboard")
+        case .approve(let edited): c = .approve(edited: edited)
+        case .gateRerun(let note, let model): c = .rerun(note: note, model: model)
+        case .reject(let reason): c = .reject(reason: reason)
         }
         guard let host else {
             guard let h = runs.withLock({ $0.handles[runID] }) else { throw ValidationError("no live run \(runID)") }
@@ -224,6 +232,8 @@ final class EngineDashboardBackend: DashboardBackend {
             case .swapModel(let step, let to): h.swap(step: step, to: to)
             case .rerun(let step, let on): h.retry(step: step, on: on)
             case .cancel: h.cancel(reason: "cancelled from the dashboard")
+            case .approve, .gateRerun, .reject:
+                if case .refused(let why) = h.send(c) { throw ValidationError("\(c.name): \(why)") }
             }
             return
         }
@@ -253,7 +263,7 @@ final class EngineDashboardBackend: DashboardBackend {
         // Breakers are per process: the owners of other live runs get the same command.
         guard let journal else { return }
         for (id, owner) in (try? journal.liveRuns()) ?? [] where owner.pid != getpid() {
-            _ = try? journal.send(.breaker(model: model, forceOpen: command == .forceOpen), to: id)
+            _ = try? journal.send(command == .forceOpen ? .forceOpenBreaker(model, forMs: 60_000) : .resetBreaker(model), to: id)
         }
     }
 

@@ -88,7 +88,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataDirOption
 
-    @Option(help: "Only runs with this status: succeeded, completed_below_threshold, failed, cancelled, interrupted, running, paused, planned.")
+    @Option(help: "Only runs with this status: succeeded, completed_below_threshold, failed, cancelled, interrupted, running, paused, awaiting_approval, planned.")
     var status: String?
 
     @Option(help: "Only runs of this task type: \(TaskType.allCases.map(\.rawValue).joined(separator: ", ")).")

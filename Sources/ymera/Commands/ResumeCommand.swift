@@ -47,6 +47,11 @@ struct ResumeCommand: AsyncParsableCommand {
         // A live run of another process: a paused one is resumed through its owner; any other is refused.
         if let owner = try journal.liveOwner(of: id, staleAfter: host.staleAfter), owner.pid != getpid() {
             let status = try journal.state(id)?.status
+            if status == .awaitingApproval {
+                throw CLIError.owned(
+                    "run \(id) waits at a gate in a live process: \(owner.label). Decide it with `ymera approve \(id)` [--edit FILE], "
+                        + "`ymera rerun \(id)` [--note TEXT] [--model M] or `ymera reject \(id)` [--reason TEXT]")
+            }
             guard status == .paused else {
                 throw CLIError.owned(
                     "run \(id) is \(status?.rawValue ?? "live") and owned by a live process: \(owner.label). "

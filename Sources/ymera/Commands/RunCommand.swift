@@ -19,6 +19,7 @@ struct RunCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var planning: PlanningOptions
+    @OptionGroup var gates: GateOptions
     @OptionGroup var common: CommonOptions
 
     @Flag(help: "One JSON object per line per event; the last line is the summary.")
@@ -46,16 +47,20 @@ struct RunCommand: AsyncParsableCommand {
         do { context = try AppContext.make(common) } catch { throw CLIError.config("\(error)") }
         let journal: Journal
         do { journal = try Journal.open(directory: context.dataDirectory) } catch { throw CLIError.config("journal: \(error)") }
-        let prepared: PreparedRun
+        var prepared: PreparedRun
         do {
             prepared = try await RunSetup.prepare(planning, context: context, history: journal)
         } catch let e as PlanError {
             throw CLIError.refused(e.message)
         }
+        do { prepared.plan.gates = try gates.policy(defaults: context.loaded.defaults) } catch { throw CLIError.input("--gate: \(error)") }
         if planning.simulateFaults > 0 && prepared.plan.serving != .simulated {
             Output.err("warning: --simulate-faults only affects simulated models; this run is served by \(prepared.plan.serving.badge)")
         }
-        if !json { Output.err(RunSetup.describe(prepared, catalog: context.catalog)) }
+        if !json {
+            Output.err(RunSetup.describe(prepared, catalog: context.catalog))
+            if let line = GateOptions.describe(prepared.plan.gates) { Output.err(line) }
+        }
 
         let workspace = StoreRunWorkspace(dataDirectory: context.dataDirectory)
         let host = RunHost(context: context, journal: journal)
@@ -164,6 +169,14 @@ struct Progress {
         case .resumed: line("▶ resumed")
         case .modelSwapped(let p): line("⇄ \(p.step): \(p.from) → \(p.to)")
         case .commandRefused(let p): line("⊘ \(p.command) refused: \(p.reason)")
+        case .awaitingApproval(let p):
+            let limit = p.timeoutMs.map { " — \(Output.ms($0)) to decide, then \(p.onTimeout?.rawValue ?? "fail")" } ?? ""
+            line("⏸ \(p.step) waits at its gate: \(p.outputChars) chars on \(p.model)" + (p.score.map { String(format: ", score %.2f", $0) } ?? "") + limit)
+            Output.err("        decide from any terminal: ymera approve \(e.runID) [--edit FILE] | ymera rerun \(e.runID) [--note TEXT] [--model M] | ymera reject \(e.runID) [--reason TEXT]")
+        case .gateApproved(let p):
+            line("✓ \(p.step) approved by \(p.by)" + (p.editedOutput.map { " (edited: \($0.count) chars kept)" } ?? ""))
+        case .stepReset(let p) where p.note != nil || p.model != nil:
+            line("↻ \(p.step) runs again" + (p.model.map { " on \($0)" } ?? "") + (p.note.map { " with the note: \($0.prefix(120))" } ?? ""))
         case .runFinished(let p): line("● run succeeded" + (p.reason.map { " (\($0))" } ?? ""))
         case .runFailed(let p): line("● run failed: \(p.reason ?? "")")
         case .runCancelled(let p): line("● run cancelled: \(p.reason ?? "")")

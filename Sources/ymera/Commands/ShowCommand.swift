@@ -67,7 +67,7 @@ struct ShowCommand: AsyncParsableCommand {
         out += "\n\n"
         let rows = s.phases.map { p in
             [
-                TerminalSanitizer.cell(p.name, limit: 24), p.phase.rawValue, TerminalSanitizer.cell(p.model.rawValue, limit: 40),
+                TerminalSanitizer.cell(p.name, limit: 24), p.phase.rawValue, TerminalSanitizer.cell(p.model.rawValue, limit: 40) + (p.editedBy.map { " (edited by \($0))" } ?? ""),
                 String(p.attempts), p.status.rawValue, JournalCLI.score(p.score), String(p.tokens), p.cost.display,
                 p.durationMs.map(JournalCLI.seconds) ?? "—",
             ]
@@ -77,6 +77,9 @@ struct ShowCommand: AsyncParsableCommand {
         if !final.isEmpty {
             out += "\n── output ──\n" + TerminalSanitizer.sanitize(final)
             if !final.hasSuffix("\n") { out += "\n" }
+        }
+        for g in state.gates {
+            out += "\nWaiting at the gate of \(g.step): ymera approve \(record.id) [--edit FILE] · ymera rerun \(record.id) [--note TEXT] [--model M] · ymera reject \(record.id)\n"
         }
         if state.status == .interrupted {
             out += "\nThis run was cut off. Continue it with: ymera resume \(record.id)\n"

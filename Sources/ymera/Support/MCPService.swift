@@ -118,7 +118,7 @@ actor MCPService {
         return (id, json)
     }
 
-    static let planningArguments = ["task", "strategy", "budget_usd", "max_tokens", "models", "seed"]
+    static let planningArguments = ["task", "strategy", "budget_usd", "max_tokens", "models", "seed", "gates"]
 
     private func prepare(_ args: ToolArguments) async throws -> PreparedRun {
         let task = try Self.task(args)
@@ -141,8 +141,14 @@ actor MCPService {
         } catch {
             throw ToolError(Self.clip(PlanningOptions.message(for: error), 500))
         }
+        let gates: GateOptions
+        do { gates = try GateOptions.parse((args.strings("gates") ?? []).flatMap { ["--gate", $0] }) } catch {
+            throw ToolError("gates: " + Self.clip(GateOptions.message(for: error), 300))
+        }
         do {
-            return try await RunSetup.prepare(options, context: context, history: journal)
+            var prepared = try await RunSetup.prepare(options, context: context, history: journal)
+            do { prepared.plan.gates = try gates.policy(defaults: context.loaded.defaults) } catch { throw ToolError("gates: \(error)") }
+            return prepared
         } catch let e as PlanError {
             throw ToolError("plan refused: \(Self.clip(e.message, 500)); raise budget_usd or max_tokens, or choose cheaper models")
         } catch let e as CLIError {
@@ -170,6 +176,7 @@ actor MCPService {
         if let max = plan.budget.maxCost { out["budget_usd"] = max.dollars }
         if let max = plan.budget.maxTokens { out["max_tokens"] = max }
         if let r = plan.recommendation { out["recommendation"] = clip(r.rationale, 500) }
+        if let g = plan.gates { out["gates"] = g.phases }
         return out
     }
 
@@ -354,10 +361,18 @@ actor MCPService {
         if let run = live[id], !run.handle.state.isActive {
             throw ToolError("run \(id) is not running: it has already ended (status: \(run.handle.state.status.rawValue))")
         }
-        let command: ControlCommand
+        let command: YmeraCore.RunCommand
         switch tool {
         case "pause_run": command = .pause
         case "resume_run": command = .resume
+        case "approve_step": command = .approve(edited: args.string("edited_output"))
+        case "reject_step": command = .reject(reason: Self.clip(args.string("reason") ?? "rejected over MCP", 200))
+        case "rerun_step":
+            var model: ModelID?
+            if let name = args.string("model") {
+                do { model = try context.catalog.model(name).id } catch { throw ToolError("model '\(Self.clip(name, 100))': \(error)") }
+            }
+            command = .rerun(note: args.string("note"), model: model)
         default: command = .cancel(reason: Self.clip(args.string("reason") ?? "cancelled over MCP", 200))
         }
         let before = (live[id]?.handle.state ?? (try? journal.state(id)))?.status
@@ -372,7 +387,7 @@ actor MCPService {
             throw ToolError("run \(id): its owner did not take the command within 5 s")
         case .applied:
             var out: [String: Any] = [
-                "run_id": id, "requested": String(tool.dropLast(4)), "status_before": before?.rawValue ?? "unknown",
+                "run_id": id, "requested": command.name, "status_before": before?.rawValue ?? "unknown",
                 "running_here": live[id] != nil,
             ]
             if let after = record.afterSeq { out["after_seq"] = after }

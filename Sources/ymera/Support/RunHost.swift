@@ -199,7 +199,7 @@ final class RunHost: Sendable {
 
     /// A command for any run on the machine: applied here when this process hosts it, else written to
     /// the journal for its owner. Waits (bounded) until the owner took it; returns the settled record.
-    func control(_ runID: String, _ command: ControlCommand, timeout: Duration = .seconds(5)) async throws -> ControlCommandRecord {
+    func control(_ runID: String, _ command: YmeraCore.RunCommand, timeout: Duration = .seconds(5)) async throws -> ControlCommandRecord {
         if let run = hosted(runID) {
             let (outcome, reason, after) = run.apply(command)
             return ControlCommandRecord(
@@ -278,9 +278,9 @@ final class HostedRun: Sendable {
 
     /// Applies a command through the engine's controls: its control machine applies it, or refuses it
     /// with a reason (journaled as a `command_refused` event while the run lives).
-    func apply(_ command: ControlCommand) -> (ControlCommandRecord.State, String?, Int?) {
+    func apply(_ command: YmeraCore.RunCommand) -> (ControlCommandRecord.State, String?, Int?) {
         let after = handle.state.lastSeq
-        switch handle.send(command.engineCommand) {
+        switch handle.send(command) {
         case .accepted: return (.applied, nil, after)
         case .refused(let reason): return (.refused, reason, nil)
         }

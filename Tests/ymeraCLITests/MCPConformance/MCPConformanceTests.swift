@@ -8,6 +8,7 @@ import Testing
 struct MCPConformanceTests {
     static let toolNames = [
         "analyse_task", "plan_task", "start_run", "run_state", "run_events", "list_runs", "search_runs", "pause_run", "resume_run", "cancel_run",
+        "approve_step", "reject_step", "rerun_step",
     ]
 
     /// A fresh home and data directory; removed by the caller.
@@ -203,6 +204,32 @@ struct MCPConformanceTests {
         let end = try await Self.waitTerminal(peer, tools, slowID, seconds: 30)
         #expect(end["status"] == "cancelled")
 
+        // A gate: the run waits after generation; rerun_step with a note runs it again, approve_step lets it finish.
+        let gated = try await Self.call(peer, tools, "start_run", ["task": "Write a Python function that adds two numbers", "strategy": "multi", "gates": ["generation"]])
+        let gatedID = try #require(gated["run_id"]?.string)
+        #expect(gated["gates"]?.array?.first?.string == "generation")
+        func waitGate(_ n: Int) async throws -> Bool {
+            for _ in 0..<600 {
+                let page = try await Self.call(peer, tools, "run_events", ["run_id": .string(gatedID), "limit": 200])
+                let gates = (page["events"]?.array ?? []).filter { $0["type"] == "awaiting_approval" }.count
+                if gates >= n { return try await Self.call(peer, tools, "run_state", ["run_id": .string(gatedID)])["status"] == "awaiting_approval" }
+                if page["terminal"] == true { return false }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+        #expect(try await waitGate(1), "the run waits at its gate")
+        let rerun = try await Self.call(peer, tools, "rerun_step", ["run_id": .string(gatedID), "note": "name it add_numbers"])
+        #expect(rerun["requested"] == "rerun")
+        #expect(rerun["status_before"] == "awaiting_approval")
+        #expect(try await waitGate(2), "the phase ran again and waits again")
+        let approved = try await Self.call(peer, tools, "approve_step", ["run_id": .string(gatedID)])
+        #expect(approved["requested"] == "approve")
+        let gatedEnd = try await Self.waitTerminal(peer, tools, gatedID, seconds: 60)
+        #expect(gatedEnd["status"] == "succeeded" || gatedEnd["status"] == "completed_below_threshold")
+        let approveAgain = try await Self.failing(peer, "approve_step", ["run_id": .string(gatedID)])
+        #expect(approveAgain.contains("not running"), "\(approveAgain)")
+
         // Resources: the run's summary and the files it wrote.
         let (_, read) = try await peer.request("resources/read", ["uri": .string("ymera://runs/\(runID)")])
         let contents = try #require(read["result"]?["contents"]?.array?.first)
@@ -257,6 +284,11 @@ struct MCPConformanceTests {
             ("search_runs", ["query": ""], "query"),
             ("pause_run", ["run_id": .string(run)], "not running"),
             ("cancel_run", ["run_id": "no-such-run"], "unknown run id"),
+            ("approve_step", ["run_id": "no-such-run"], "unknown run id"),
+            ("approve_step", ["run_id": .string(run), "edited_output": ""], "edited_output"),
+            ("reject_step", ["run_id": .string(run)], "not running"),
+            ("rerun_step", ["run_id": .string(run), "note": 5], "note"),
+            ("plan_task", ["task": "x", "gates": ["deploy"]], "gates"),
         ]
         for (tool, args, mention) in cases {
             let message = try await Self.failing(peer, tool, args)

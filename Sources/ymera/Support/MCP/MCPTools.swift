@@ -8,7 +8,9 @@ enum MCPTools {
 
     static let maxTaskBytes = 64 * 1024
     static let maxEventsPage = 200
-    static let runStatuses = ["planned", "running", "paused", "succeeded", "completed_below_threshold", "failed", "cancelled", "interrupted"]
+    static let runStatuses = [
+        "planned", "running", "paused", "awaiting_approval", "succeeded", "completed_below_threshold", "failed", "cancelled", "interrupted",
+    ]
     static let pacings = ["instant", "realtime"]
 
     static let tools: [Tool] = [
@@ -78,6 +80,30 @@ enum MCPTools {
             name: "cancel_run", description: "Cancel a live run, started here or by any other ymera process on this machine.",
             inputSchema: S.object(["run_id": runID, "reason": S.string("Why (recorded in the journal).", maxLength: 500)], required: ["run_id"]),
             outputSchema: controlOutput),
+        Tool(
+            name: "approve_step",
+            description: """
+                Approve the phase a live run waits on at its gate (status awaiting_approval): the run goes on. With edited_output,                 that text becomes the phase's kept output, marked as written by a person (a generation's files become new                 workspace versions authored by `you`) and the next phase reads it.
+                """,
+            inputSchema: S.object([
+                "run_id": runID,
+                "edited_output": S.string("The whole output to keep instead of the model's (at most 4 MiB).", minLength: 1, maxLength: 4 << 20),
+            ], required: ["run_id"]),
+            outputSchema: controlOutput),
+        Tool(
+            name: "reject_step", description: "Reject the phase a live run waits on at its gate: the run ends as cancelled, with the reason.",
+            inputSchema: S.object(["run_id": runID, "reason": S.string("Why (recorded in the journal).", maxLength: 500)], required: ["run_id"]),
+            outputSchema: controlOutput),
+        Tool(
+            name: "rerun_step",
+            description: """
+                Run the phase a live run waits on at its gate again: with a note added to its prompt, on another model, or both                 (the run then stops at the gate again when the phase finishes).
+                """,
+            inputSchema: S.object([
+                "run_id": runID, "note": S.string("An instruction added to the phase's prompt.", minLength: 1, maxLength: 2_000),
+                "model": S.string("A model id or alias from the catalog.", minLength: 1, maxLength: 200),
+            ], required: ["run_id"]),
+            outputSchema: controlOutput),
     ]
 
     static func tool(_ name: String) -> Tool? { tools.first { $0.name == name } }
@@ -96,6 +122,10 @@ enum MCPTools {
             S.string("PHASE=MODEL or MODEL.", minLength: 1, maxLength: 200),
             "PHASE=MODEL to pin a phase's model, or MODEL alone for every phase.", maxItems: 16),
         "seed": S.integer("Seed; same seed, same simulated run (default: derived from the task).", min: 0, max: 9_007_199_254_740_991),
+        "gates": S.array(
+            S.string("A phase.", oneOf: Phase.allCases.map(\.rawValue)),
+            "Phases the run stops after for a decision (approve_step, rerun_step, reject_step); default: the config's [defaults] gates.",
+            maxItems: 6),
     ]
 
     // MARK: outputs
@@ -195,7 +225,7 @@ enum MCPTools {
 
     static let controlOutput = S.object(
         [
-            "run_id": S.string("Run id."), "requested": S.string("What was asked.", oneOf: ["pause", "resume", "cancel"]),
+            "run_id": S.string("Run id."), "requested": S.string("What was asked.", oneOf: ["pause", "resume", "cancel", "approve", "reject", "rerun"]),
             "status_before": S.string("The status when it was asked.", oneOf: runStatuses),
         ], required: ["run_id", "requested", "status_before"], additional: true)
 }
