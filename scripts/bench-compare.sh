@@ -88,6 +88,29 @@ if [ "$EXTRAS" = 1 ]; then
     BENCH_SECONDS=10 "$BIN/DashboardBench" | tee "$OUT/dashboard.txt"
     say "history at $JOURNAL_RUNS runs (JournalBench; database cached in $OUT/journal-$JOURNAL_RUNS)"
     JOURNAL_BENCH_RUNS=$JOURNAL_RUNS "$BIN/JournalBench" "$OUT/journal-$JOURNAL_RUNS" | tee "$OUT/journal.txt"
+
+    say "the ymera binary in release: --version, and history at $JOURNAL_RUNS runs (wall time, peak RSS)"
+    # The root package's product, built through the Benchmarks package's scratch path (its modules are
+    # already built there in release); a separate release build of the root package if SwiftPM refuses.
+    if swift build -c release --package-path "$ROOT/Benchmarks" --scratch-path "$SCRATCH" --product ymera >&2; then
+        YMERA="$BIN/ymera"
+    else
+        swift build -c release --package-path "$ROOT" --scratch-path "$OUT/ymera" --product ymera >&2
+        YMERA="$(swift build -c release --package-path "$ROOT" --scratch-path "$OUT/ymera" --show-bin-path)/ymera"
+    fi
+    # Median wall time and the largest peak RSS over N runs of a command (GNU time: %e s, %M KiB).
+    cli_figure() {
+        local label=$1 n=$2; shift 2
+        local f="$OUT/cli-times.txt"; : > "$f"
+        for _ in $(seq 1 "$n"); do /usr/bin/time -f "%e %M" -a -o "$f" "$@" > /dev/null 2>&1 || true; done
+        sort -n "$f" | awk -v label="$label" -v n="$n" '{ t[NR] = $1; if ($2 > m) m = $2 }
+            END { printf "%-34s median %.0f ms, peak RSS %.1f MB (%d runs)\n", label, t[int((NR + 1) / 2)] * 1000, m / 1024, n }'
+    }
+    {
+        cli_figure "ymera --version" 21 "$YMERA" --version
+        cli_figure "ymera history ($JOURNAL_RUNS runs)" 5 "$YMERA" history --data-dir "$OUT/journal-$JOURNAL_RUNS"
+        cli_figure "ymera history --json ($JOURNAL_RUNS runs)" 5 "$YMERA" history --json --data-dir "$OUT/journal-$JOURNAL_RUNS"
+    } | tee "$OUT/cli.txt"
 fi
 
 echo

@@ -88,16 +88,35 @@ public final class Journal: Sendable {
 
     /// Writes any text still held back, so the database holds every event appended so far.
     public func sync() throws {
-        try writer.withLock { w in
-            let ids = w.live.keys.filter { !(w.live[$0]?.pending.isEmpty ?? true) || !(w.live[$0]?.early.isEmpty ?? true) }
-            guard !ids.isEmpty else { return }
-            try write(&w, events: [], forceFlush: Set(ids))
-        }
+        try sync(runs: nil)
         try Self.restrictPermissions(databaseURL)
     }
 
+    /// Writes the text still held back for `runs` (nil: every run).
+    func sync(runs: Set<String>?) throws {
+        try writer.withLock { w in
+            let ids = w.live.keys.filter {
+                (runs?.contains($0) ?? true) && (!(w.live[$0]?.pending.isEmpty ?? true) || !(w.live[$0]?.early.isEmpty ?? true))
+            }
+            guard !ids.isEmpty else { return }
+            try write(&w, events: [], forceFlush: Set(ids))
+        }
+    }
+
+    /// The writer thread of this journal's sinks (created with the first sink's first event).
+    var groupCommit: JournalGroupCommit {
+        groupCommitSlot.withLock { slot in
+            if let w = slot { return w }
+            let w = JournalGroupCommit(journal: self)
+            slot = w
+            return w
+        }
+    }
+    private let groupCommitSlot = Mutex<JournalGroupCommit?>(nil)
+
     /// Writes held-back text and closes the database.
     public func close() throws {
+        if let w = groupCommitSlot.withLock({ $0 }) { w.waitCommittedBlocking(w.lastTicket) }
         try sync()
         try pool.close()
     }

@@ -19,8 +19,8 @@ import YmeraCore
         return try Catalog(providers: [provider], models: [m("coder", quality: 4), m("smart", quality: 5)])
     }
 
-    /// First generation on sim/coder: code that shells out with user input and hard-codes a key.
-    /// Everything else: the engine's simulated provider.
+    /// First generation on sim/coder: code that shells out with user input and hard-codes a key; its
+    /// refinement on sim/smart: the same without a shell. Everything else: the simulated provider.
     struct DangerousFirstDraft: ModelClient {
         let inner: SimulatedProvider
         static let draft = """
@@ -38,13 +38,62 @@ import YmeraCore
             ```
             """
 
+        /// The refinement on sim/smart: the same task without a shell, with tests. The simulated
+        /// provider's generic answers no longer earn marks on requirements they do not implement (#19),
+        /// so the refinement that should score higher has to actually address the task.
+        static let refined = """
+            The Python function below runs a command for a user without a shell: the user's text is split
+            into arguments, so shell syntax in it is never interpreted, and an empty command is refused.
+
+            ```python
+            # file: runner.py
+            '''Run a command for a user without going through a shell.'''
+            import shlex
+            import subprocess
+
+
+            def run_command(command: str, timeout: float = 10.0) -> int:
+                '''Run the user's command and return its exit status.'''
+                args = shlex.split(command)
+                if not args:
+                    raise ValueError("empty command")
+                return subprocess.run(args, check=False, timeout=timeout).returncode
+            ```
+
+            ```python
+            # file: test_runner.py
+            import sys
+
+            import pytest
+
+            from runner import run_command
+
+
+            def test_runs_a_command_for_a_user():
+                assert run_command(f"{sys.executable} -c pass") == 0
+                assert run_command(f"{sys.executable} -c 'raise SystemExit(3)'") == 3
+
+
+            def test_an_empty_command_is_refused():
+                with pytest.raises(ValueError):
+                    run_command("   ")
+            ```
+
+            The tests run a real command through the function, check its exit status and that an empty
+            command is refused.
+            """
+
         func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
             let refining = request.messages.last?.content.hasPrefix("This answer scored") == true
-            guard request.context.phase == .generation, request.model.id == "sim/coder", !refining else {
-                return inner.stream(request)
+            guard request.context.phase == .generation else { return inner.stream(request) }
+            let answer: String
+            switch (request.model.id, refining) {
+            case ("sim/coder", false): answer = Self.draft
+            case ("sim/smart", true): answer = Self.refined
+            default: return inner.stream(request)
             }
             return AsyncThrowingStream { c in
-                c.yield(.delta(Self.draft))
+                c.yield(.delta(answer))
                 c.yield(.usage(TokenUsage(inputTokens: 50, outputTokens: 60)))
                 c.yield(.finished(.stop))
                 c.finish()
@@ -79,7 +128,7 @@ import YmeraCore
         #expect(starts.map(\.purpose) == [.initial, .refine])
         #expect(starts.last?.model == "sim/smart", "the refinement runs on the next model")
         #expect(reports.last?.model == "sim/smart")
-        #expect(second.score > first.score)
+        #expect(second.score > first.score, "first: \(first.dimensions)\nsecond: \(second.dimensions)")
         #expect(!second.findings.contains { $0.rule == "shell-true" || $0.rule == "B602" })
         #expect(final.refinements == 1)
         #expect(final.steps["generation"]?.output.contains("shell=True") == false)

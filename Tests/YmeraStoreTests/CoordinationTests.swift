@@ -186,7 +186,8 @@ struct CoordinationTests {
         #expect(try b.claim(runID: "r1") == .claimed(previous: nil))
         let first = await wakes.next()
         #expect(first == .changed)
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // A hang guard, not a speed test (the latency is measured by scripts/bench-follow.sh).
+        #expect(ContinuousClock.now - start < .seconds(30))
 
         // Quiet: no wake without a tick (a short tick proves the loop is alive and only ticks).
         watcher.setTick(.milliseconds(150))
@@ -196,8 +197,16 @@ struct CoordinationTests {
             try await Task.sleep(for: .milliseconds(300))
             try b.append(RunScript.rich(runID: "r1", finish: false).events.prefix(2))
         }
-        let next = await wakes.next()
+        // A tick already on its way when the tick was turned off may still arrive (a loaded machine
+        // delays the wake-up); after it, the next wake is the commit.
+        var next = await wakes.next()
+        var lateTicks = 0
+        while next == .tick, lateTicks < 3 {
+            lateTicks += 1
+            next = await wakes.next()
+        }
         try await writer.value
         #expect(next == .changed, "a quiet journal with no tick wakes only on a commit")
+        #expect(lateTicks <= 1, "\(lateTicks) ticks after the tick was turned off")
     }
 }

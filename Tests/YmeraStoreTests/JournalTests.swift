@@ -282,7 +282,7 @@ struct OrderingTests {
                 group.addTask { for e in mine { sink.record(e) } }
             }
         }
-        try sink.finish()
+        try await sink.finish()
         let state = try #require(try Journal.open(directory: dir.url).state("run-sink"))
         #expect(state.comparable == RunState.replay(script.events).comparable)
     }

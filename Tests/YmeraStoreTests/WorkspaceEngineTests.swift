@@ -49,7 +49,7 @@ struct WorkspaceEngineTests {
         var events: [RunEvent] = []
         for await e in handle.events { events.append(e) }
         let final = await handle.finalState()
-        try sink.finish()
+        try await sink.finish()
         try journal.close()
         return (final, events)
     }

@@ -117,11 +117,15 @@ final class EnginePath: Sendable {
             budget: .unlimited, seed: UInt64(n), serving: .cloud, qualityThreshold: 0)
         let sink = journal.map { JournalSink(journal: $0) }
         var observer: (@Sendable (RunEvent, RunControl) -> Void)?
-        if let sink { observer = { event, _ in sink.record(event) } }
-        let handle = engine.start(plan, observer: observer)
+        var durable: (@Sendable (Int) async -> Void)?
+        if let sink {
+            observer = { event, _ in sink.record(event) }
+            durable = { seq in await sink.durable(through: seq) }
+        }
+        let handle = engine.start(plan, observer: observer, durable: durable)
         for await _ in handle.events {}
         let final = await handle.finalState()
-        try sink?.finish()
+        try await sink?.finish()
         guard final.status == .succeeded, final.finalOutput == Opt.expected else {
             throw BenchError("engine: run \(final.status.rawValue), output \(final.finalOutput.debugDescription)")
         }

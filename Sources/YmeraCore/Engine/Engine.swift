@@ -88,9 +88,20 @@ public final class Engine: Sendable {
 
     /// Starts a run. Events arrive on `handle.events`; `observer` (if any) sees each event
     /// synchronously as it is emitted, before consumers of the stream do.
-    public func start(_ plan: RunPlan, resume: ResumePoint? = nil, observer: (@Sendable (RunEvent, RunControl) -> Void)? = nil) -> RunHandle {
+    ///
+    /// `durable` (if any) is the journal's barrier: before an attempt starts, the engine awaits
+    /// `durable(seq)` for the last event that ended a step, and the journal returns once everything
+    /// up to that event is on disk. The observer only hands events over; the journal writes them off
+    /// the emitting path, and the only wait a run has is a step's end becoming durable before the
+    /// next step builds on it.
+    public func start(
+        _ plan: RunPlan, resume: ResumePoint? = nil, observer: (@Sendable (RunEvent, RunControl) -> Void)? = nil,
+        durable: (@Sendable (Int) async -> Void)? = nil
+    ) -> RunHandle {
         let (events, continuation) = AsyncStream<RunEvent>.makeStream(bufferingPolicy: .unbounded)
-        let execution = RunExecution(engine: self, plan: resume?.prior.plan ?? plan, resume: resume, continuation: continuation, observer: observer)
+        let execution = RunExecution(
+            engine: self, plan: resume?.prior.plan ?? plan, resume: resume, continuation: continuation, observer: observer,
+            durable: durable)
         let task = Task { await execution.run() }
         return RunHandle(runID: plan.runID, events: events, execution: execution, task: task)
     }

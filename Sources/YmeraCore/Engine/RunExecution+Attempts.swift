@@ -11,6 +11,7 @@ extension RunExecution {
     func attemptLoop(stepID: String, step: PlanStep, baseMessages: [ChatMessage], purpose initialPurpose: AttemptPurpose)
         async -> Result<(String, ModelID), ModelFailure>
     {
+        await awaitDurableStepEnds()
         // The phase's model as of now: a swap may have come since the step was read.
         let current = m.withLock { $0.machine.loopStarted(stepID) }
         defer { m.withLock { $0.machine.loopEnded(stepID) } }

@@ -17,6 +17,8 @@ final class RunExecution: Sendable {
         /// The run's control: mode, the plan as changed by swaps, the phase graph, loops in flight.
         var machine: RunMachine
         var seq: Int
+        /// The last event that ended a step: what must be durable before another step's attempt starts.
+        var lastStepEndSeq = 0
         /// Tasks waiting at the pause gate; woken only after the machine's state changed.
         var gate: [CheckedContinuation<Void, Never>] = []
         /// How to stop each loop's attempt in flight.
@@ -44,9 +46,16 @@ final class RunExecution: Sendable {
     let continuation: AsyncStream<RunEvent>.Continuation
     let mailbox: Mailbox
     let observer: (@Sendable (RunEvent, RunControl) -> Void)?
+    /// Waits until the events up to a sequence number are durable (the journal's group commit); see
+    /// `Engine.start`.
+    let durable: (@Sendable (Int) async -> Void)?
     let m: Mutex<Mutable>
 
-    init(engine: Engine, plan: RunPlan, resume: ResumePoint?, continuation: AsyncStream<RunEvent>.Continuation, observer: (@Sendable (RunEvent, RunControl) -> Void)?) {
+    init(
+        engine: Engine, plan: RunPlan, resume: ResumePoint?, continuation: AsyncStream<RunEvent>.Continuation,
+        observer: (@Sendable (RunEvent, RunControl) -> Void)?, durable: (@Sendable (Int) async -> Void)? = nil
+    ) {
+        self.durable = durable
         self.engine = engine
         self.clock = engine.clock
         self.startMs = engine.clock.nowMs()
@@ -87,7 +96,16 @@ final class RunExecution: Sendable {
         let e = RunEvent(runID: s.plan.runID, seq: s.seq, elapsedMs: baseElapsed + Int(nowMs - startMs), kind: kind)
         s.state.apply(e)
         s.outbox.append(e)
+        if kind.endsAStep { s.lastStepEndSeq = s.seq }
         return e
+    }
+
+    /// Before an attempt starts: every step end so far is durable (when the host journals durably),
+    /// so a resumed run never calls a provider again for a phase that had finished.
+    func awaitDurableStepEnds() async {
+        guard let durable else { return }
+        let seq = m.withLock { $0.lastStepEndSeq }
+        if seq > 0 { await durable(seq) }
     }
 
     /// True when the caller is to hand the outbox over (no one else is doing it).

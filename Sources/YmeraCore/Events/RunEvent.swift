@@ -596,6 +596,15 @@ extension RunEvent {
 }
 
 extension RunEvent.Kind {
+    /// A step (phase, subtask or candidate) ended: done, failed or skipped. Another step may build on
+    /// it, so it is durable before the next attempt starts (`Engine.start(durable:)`).
+    public var endsAStep: Bool {
+        switch self {
+        case .stepDone, .stepFailed, .stepSkipped: true
+        default: false
+        }
+    }
+
     public var typeName: String {
         switch self {
         case .runPlanned: "run_planned"

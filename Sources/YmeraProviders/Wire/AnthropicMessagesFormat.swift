@@ -139,6 +139,13 @@ public struct AnthropicMessagesFormat: WireFormat {
         var blocks: [Int: (id: String, name: String?, json: String, started: String)] = [:]
 
         mutating func consume(_ event: SSEEvent) throws -> [String] {
+            if let texts = consumeFast(event) { return texts }
+            return try consumeParsed(event)
+        }
+
+        /// The reference path: the whole event parsed into a `JSONValue`. Handles every event; the
+        /// fast path (`AnthropicMessagesFormat+FastPath.swift`) handles the common ones with the same result.
+        mutating func consumeParsed(_ event: SSEEvent) throws -> [String] {
             let data = event.data.trimmingCharacters(in: .whitespaces)
             if data.isEmpty { return [] }
             guard let json = JSONValue.parse(data), json.object != nil else {

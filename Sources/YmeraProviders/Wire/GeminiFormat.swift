@@ -114,6 +114,13 @@ public struct GeminiFormat: WireFormat {
         var calls: [ToolCall] = []
 
         mutating func consume(_ event: SSEEvent) throws -> [String] {
+            if let texts = consumeFast(event) { return texts }
+            return try consumeParsed(event)
+        }
+
+        /// The reference path: the whole chunk parsed into a `JSONValue`. Handles every chunk; the
+        /// fast path (`GeminiFormat+FastPath.swift`) handles the common ones with the same result.
+        mutating func consumeParsed(_ event: SSEEvent) throws -> [String] {
             let data = event.data.trimmingCharacters(in: .whitespaces)
             if data.isEmpty { return [] }
             guard let json = JSONValue.parse(data), json.object != nil else {

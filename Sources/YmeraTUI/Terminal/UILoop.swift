@@ -216,7 +216,10 @@ public final class UILoop: @unchecked Sendable {
                 pollfd(fd: inFD, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: inbox.readFD, events: Int16(POLLIN), revents: 0),
             ]
-            let rc = poll(&fds, 2, pollTimeout(now: Self.nowMs()))
+            // While a frame is pending, engine events wait in the inbox for it (one wake-up per frame,
+            // not one per token); keys are still read at once, and signals interrupt the poll.
+            let watchInbox = !dirty
+            let rc = poll(&fds, watchInbox ? 2 : 1, pollTimeout(now: Self.nowMs()))
             statsBox.withLock { $0.wakeups += 1 }
             let sig = ymera_take_signal()
             if sig != 0 {
@@ -240,7 +243,7 @@ public final class UILoop: @unchecked Sendable {
                 }
                 for ev in input { handle(ev, now: t) }
             }
-            if rc > 0 && fds[1].revents != 0 || rc == 0 {
+            if (watchInbox && rc > 0 && fds[1].revents != 0) || rc == 0 {
                 for a in inbox.drain(nowMs: t) { dispatch(a) }
             }
             if state.isAnimating {

@@ -97,9 +97,13 @@ final class RunHost: Sendable {
     }
 
     private func launch(engine: Engine, plan: RunPlan, resume: ResumePoint?) -> HostedRun {
-        // Every event is journaled as it is emitted, before anyone else sees it.
+        // Every event is handed to the journal as it is emitted, before anyone else sees it; the
+        // journal's writer commits off the run's path, and a step's end is durable before the next
+        // attempt starts.
         let sink = JournalSink(journal: journal, onCommit: Self.commitTrace)
-        let handle = engine.start(plan, resume: resume, observer: { event, _ in sink.record(event) })
+        let handle = engine.start(
+            plan, resume: resume, observer: { event, _ in sink.record(event) },
+            durable: { seq in await sink.durable(through: seq) })
         let hosted = HostedRun(handle: handle, sink: sink, engine: engine, journal: journal)
         state.withLock { $0.runs[handle.runID] = hosted }
         startListening()
@@ -262,7 +266,7 @@ final class HostedRun: Sendable {
             let new = Task<(any Error)?, Never> {
                 _ = await handle.finalState()
                 var failure: (any Error)?
-                do { try sink.finish() } catch { failure = error }
+                do { try await sink.finish() } catch { failure = error }
                 try? journal.release(runID: handle.runID)
                 return failure
             }
