@@ -317,7 +317,7 @@ check "the run header says it waits" "awaiting.approval|at gate" 30
 keys e
 check "e edits the output in \$EDITOR and approves it" "approved with your edit" 100
 check "the run goes on past the gate and ends" "✓ succeeded|completed below threshold" 1800
-gid="$(env YMERA_HOME=$DATA "$BIN" history --json --limit 1 2>/dev/null | grep -Eo '"run_id" *: *"[^"]+"' | head -1 | sed -E 's/.*"([^"]+)"$/\1/')"
+gid="$(env YMERA_HOME=$DATA "$BIN" history --json --limit 1 2>/dev/null | grep -Eo '"id" *: *"[^"]+"' | head -1 | sed -E 's/.*"([^"]+)"$/\1/')"
 if [ -n "$gid" ] && env YMERA_HOME=$DATA "$BIN" show "$gid" 2>/dev/null | grep -q "(edited by you)"; then ok "the journal marks generation's output as written by you"; else bad "the journal marks generation's output as written by you (run '$gid')"; fi
 if [ -n "$gid" ] && env YMERA_HOME=$DATA "$BIN" export "$gid" --format json 2>/dev/null | grep -q "EDITED-AT-THE-GATE"; then ok "the edited text is the kept output"; else bad "the edited text is the kept output"; fi
 if [ -n "$gid" ] && [ -f "$DATA/workspaces/$gid/files/gated.py" ] && grep -q "EDITED-AT-THE-GATE" "$DATA/workspaces/$gid/files/gated.py"; then ok "the edit's file is in the run's workspace"; else bad "the edit's file is in the run's workspace ($(ls "$DATA/workspaces/$gid/files" 2>/dev/null | tr '\n' ' '))"; fi

@@ -84,7 +84,7 @@ struct MCPConformanceTests {
 
     // MARK: tests
 
-    @Test("initialize negotiates the protocol version; tools/list publishes ten tools with input and output schemas")
+    @Test("initialize negotiates the protocol version; tools/list publishes thirteen tools with input and output schemas")
     func handshake() async throws {
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
