@@ -73,7 +73,7 @@ public actor JournalRecorder {
     static func isCheckpoint(_ kind: RunEvent.Kind) -> Bool {
         switch kind {
         case .runPlanned, .stepDone, .stepFailed, .stepSkipped, .runFinished, .runFailed, .runCancelled,
-            .runResumed, .stepReset, .subtasksPlanned, .candidateChosen, .paused, .filesWritten:
+            .runResumed, .stepReset, .subtasksPlanned, .candidateChosen, .paused, .filesWritten, .stepReused:
             true
         default:
             false

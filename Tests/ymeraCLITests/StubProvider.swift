@@ -47,6 +47,14 @@ final class StubProvider: Sendable {
 
     /// Requests made with `key` so far.
     func count(_ key: String) -> Int { counts.withLock { $0[key] ?? 0 } }
+    /// Requests of one key to one model (the provider's name for it: `echo` for `stub/echo`).
+    func count(_ key: String, model: String) -> Int { counts.withLock { $0["\(key) \(model)"] ?? 0 } }
+
+    /// The `model` of a chat request body ("" when it names none).
+    static func modelName(in body: String) -> String {
+        guard let r = body.range(of: "\"model\":\"") ?? body.range(of: "\"model\" : \"") else { return "" }
+        return String(body[r.upperBound...].prefix { $0 != "\"" })
+    }
 
     /// Closes the listener and every held connection.
     func stop() {
@@ -114,8 +122,10 @@ final class StubProvider: Sendable {
         let head = String(decoding: data[0..<(headEnd ?? 0)], as: UTF8.self)
         let key = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("authorization:") }
             .map { String($0.split(separator: " ").last ?? "") } ?? ""
+        let model = Self.modelName(in: String(decoding: data[(headEnd ?? 0)...], as: UTF8.self))
         let n = counts.withLock { c -> Int in
             c[key, default: 0] += 1
+            c["\(key) \(model)", default: 0] += 1
             return c[key]!
         }
         if let from = holdFrom[key], n >= from {

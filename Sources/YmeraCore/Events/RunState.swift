@@ -54,6 +54,8 @@ public struct StepState: Sendable, Hashable, Identifiable {
     public var finishReason: FinishReason?
     /// The kept answer stopped at the output-token limit (after the continuations allowed).
     public var truncated: Bool { finishReason == .length }
+    /// In a fork: the run whose kept output this step took (no provider call, no cost).
+    public var reusedFrom: String?
 
     public var durationMs: Int? {
         guard let s = startedMs else { return nil }
@@ -417,6 +419,19 @@ public struct RunState: Sendable {
             if let m = p.model { steps[p.step]?.plannedModel = m }
             if status.isTerminal { status = .running }
             note(event, .info, "retry \(p.step): \(p.reset.count) step(s) will run again" + (p.model.map { " (\(p.step) on \($0))" } ?? ""))
+
+        case .stepReused(let p):
+            guard var s = steps[p.step] else { return unknown(event) }
+            s.status = .done
+            s.model = p.model
+            s.output = p.output
+            s.quality = p.quality
+            s.finishReason = p.finishReason
+            s.startedMs = t
+            s.finishedMs = t
+            s.reusedFrom = p.fromRun
+            steps[p.step] = s
+            if s.parent == nil { note(event, .info, "\(p.step): reused from \(p.fromRun) (\(p.model), no call, $0)") }
 
         case .commandRefused(let p):
             refusals += 1
