@@ -123,7 +123,7 @@ public enum Keymap {
         Binding([.char("}")], .replayJumpForward, "replay: jump forward 10%", in: [.replay]),
         Binding([.char("0")], .replayStart, "replay: to the first event", in: [.replay]),
         Binding([.char("$")], .replayEnd, "replay: to the last event", in: [.replay]),
-        Binding([.char("Y")], .fork, "fork from the selected phase: the phases before it are reused ($0), it and the rest run anew on the model you choose", in: [.replay], hint: "fork"),
+        Binding([.char("Y")], .fork, "fork from the selected phase (earlier phases reused, $0; pick its model)", in: [.replay], hint: "fork"),
         // Task editor (a text field: printable keys type).
         Binding([.ctrl("s"), .ctrl("d")], .submitTask, "analyse and plan the task", in: [.editor], hint: "plan"),
         // Plan review.
