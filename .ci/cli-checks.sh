@@ -172,5 +172,35 @@ wait $live; lrc=$?
 check "the cancelled run's own process exits 1 with a cancelled summary" bash -c "test $lrc -eq 1 && tail -1 $TMP/live.jsonl | grep -q '\"status\":\"cancelled\"'"
 check "a command for an ended run is refused (exit 2)" bash -c "\"$Y\" pause $rid 2>&1 | grep -q 'already ended'"
 check "a command for an unknown run is a clear error" bash -c "\"$Y\" cancel no-such-run 2>&1 | grep -q \"no run matches 'no-such-run'\""
+# Forks, side-by-side diff and offline replay, on the simulated provider.
+"$Y" run "$T" --json --seed 9 --validator heuristic > "$TMP/h.jsonl" 2>/dev/null
+hid=$(summary run_id < "$TMP/h.jsonl")
+"$Y" fork "$hid" --from review --validator heuristic --json > "$TMP/fork.jsonl" 2>"$TMP/fork.err"; frc=$?
+check "fork --from review: planning, research, generation reused at \$0; only review on runs" python3 -c '
+import json,sys
+ev=[json.loads(l) for l in open(sys.argv[1])]
+assert int(sys.argv[3])==0, "exit %s" % sys.argv[3]
+reused=[e["step"] for e in ev if e["type"]=="step_reused" and "/" not in e["step"]]
+assert reused==["planning","research","generation"], reused
+assert all(e["from_run"]==sys.argv[2] for e in ev if e["type"]=="step_reused")
+started={e["step"].split("/")[0] for e in ev if e["type"]=="step_started"}
+assert started <= {"review","refinement","validation"}, started
+s=ev[-1]; assert s["fork_of"]["run"]==sys.argv[2], s.get("fork_of")
+for p in s["phases"][:3]: assert p["cost"]=="$0.00" or p["tokens"]==0, p; assert p["reused_from"]==sys.argv[2], p' "$TMP/fork.jsonl" "$hid" $frc
+fid=$(summary run_id < "$TMP/fork.jsonl")
+check "diff RUN FORK --json: a row per phase; the reused phases have the same output" bash -c "\"$Y\" diff $hid $fid --json | python3 -c '
+import json,sys
+c=json.load(sys.stdin)[\"comparison\"]
+assert [p[\"name\"] for p in c[\"phases\"]]==[\"planning\",\"research\",\"generation\",\"review\",\"refinement\",\"validation\"]
+assert all(p[\"same_output\"] for p in c[\"phases\"][:3])'"
+check "history shows the fork's parent" bash -c "\"$Y\" history | grep -q 'of ${hid:0:12}'"
+check "replay --offline of a recorded run: the same, exit 0" bash -c "\"$Y\" replay $hid --offline | grep -q 'SAME'"
+"$Y" replay "$hid" --offline --threshold 0.99 --json > "$TMP/replay.json" 2>/dev/null; rrc=$?
+check "replay --offline --threshold 0.99: different, exit 1, the differences listed" python3 -c '
+import json,sys
+r=json.load(open(sys.argv[1]))["check"]
+assert int(sys.argv[2])==1, "exit %s" % sys.argv[2]
+assert r["same"] is False and r["differences"], r' "$TMP/replay.json" $rrc
+check "fork of an unknown phase: a clear error naming it (exit 2)" bash -c "\"$Y\" fork $hid --from deploy 2>&1 | grep -q \"no phase 'deploy'\"; \"$Y\" fork $hid --from deploy >/dev/null 2>&1; test \$? -eq 2"
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

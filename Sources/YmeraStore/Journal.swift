@@ -361,7 +361,7 @@ public final class Journal: Sendable {
             sql: """
                 UPDATE runs SET task = ?, task_type = ?, complexity = ?, strategy = ?, serving = ?, status = ?,
                   score = ?, cost_nanos = ?, unpriced_tokens = ?, tokens = ?, started_at = COALESCE(?, started_at),
-                  duration_ms = ?, last_seq = ?, updated_at = ?, owner_pid = ?, owner_start = ?
+                  duration_ms = ?, last_seq = ?, updated_at = ?, owner_pid = ?, owner_start = ?, fork_of = ?
                 WHERE id = ?
                 """
         ).execute(arguments: [
@@ -369,7 +369,7 @@ public final class Journal: Sendable {
             plan?.serving.rawValue, st.status.rawValue, st.score.map { $0.rounded(places: 3) },
             st.cost.money.nanodollars, st.cost.unpricedTokens, st.usage.totalTokens,
             plan?.createdAt.timeIntervalSince1970, st.elapsedMs, live.lastSeq, wallNow,
-            terminal ? nil : owner.pid, terminal ? nil : owner.startTicks, st.runID,
+            terminal ? nil : owner.pid, terminal ? nil : owner.startTicks, plan?.forkOf?.run, st.runID,
         ])
 
         let upsertStep = try db.cachedStatement(

@@ -73,7 +73,7 @@ public actor JournalRecorder {
     static func isCheckpoint(_ kind: RunEvent.Kind) -> Bool {
         switch kind {
         case .runPlanned, .stepDone, .stepFailed, .stepSkipped, .runFinished, .runFailed, .runCancelled,
-            .runResumed, .stepReset, .subtasksPlanned, .candidateChosen, .paused, .filesWritten, .awaitingApproval, .gateApproved:
+            .runResumed, .stepReset, .subtasksPlanned, .candidateChosen, .paused, .filesWritten, .stepReused, .awaitingApproval, .gateApproved:
             true
         default:
             false

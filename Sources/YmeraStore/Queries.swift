@@ -132,7 +132,7 @@ extension Journal {
     }
 
     static let runColumns =
-        "runs.id, runs.task, runs.task_type, runs.complexity, runs.strategy, runs.serving, runs.status, runs.score, runs.cost_nanos, runs.unpriced_tokens, runs.tokens, runs.started_at, runs.duration_ms, runs.last_seq"
+        "runs.id, runs.task, runs.task_type, runs.complexity, runs.strategy, runs.serving, runs.status, runs.score, runs.cost_nanos, runs.unpriced_tokens, runs.tokens, runs.started_at, runs.duration_ms, runs.last_seq, runs.fork_of, (SELECT group_concat(f.id, ' ') FROM runs f WHERE f.fork_of = runs.id)"
 
     static func runRecord(_ row: Row) -> RunRecord {
         RunRecord(
@@ -142,7 +142,8 @@ extension Journal {
             status: RunStatus(rawValue: row[6]) ?? .interrupted, score: row[7],
             cost: Cost(money: Money(nanodollars: row[8]), unpricedTokens: row[9]),
             costUSD: Money(nanodollars: row[8]).dollars, tokens: row[10],
-            startedAt: Date(timeIntervalSince1970: row[11]), durationMs: row[12], lastSeq: row[13])
+            startedAt: Date(timeIntervalSince1970: row[11]), durationMs: row[12], lastSeq: row[13], forkOf: row[14],
+            forks: (row[15] as String?).map { $0.split(separator: " ").map(String.init) })
     }
 
     /// One run's row.

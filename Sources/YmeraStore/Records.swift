@@ -19,6 +19,10 @@ public struct RunRecord: Codable, Sendable, Hashable {
     public var durationMs: Int
     /// Highest event sequence number journaled for the run.
     public var lastSeq: Int
+    /// For a fork: the run it was forked from.
+    public var forkOf: String? = nil
+    /// The runs forked from this one, oldest first (nil when none).
+    public var forks: [String]? = nil
 
     public var costDisplay: String { cost.display }
 }

@@ -4,7 +4,7 @@ import GRDB
 /// version adds a new migration (the tests keep v1's SQL frozen and upgrade from it).
 public enum JournalSchema {
     /// Identifiers of the migrations, oldest first.
-    public static let versions = ["v1-journal", "v2-search", "v3-owner-breakers-learning", "v4-ownership-commands"]
+    public static let versions = ["v1-journal", "v2-search", "v3-owner-breakers-learning", "v4-ownership-commands", "v5-forks"]
 
     /// v1: runs, steps, attempts and the event journal (every event's flat JSON in `payload`).
     public static let v1SQL = """
@@ -221,6 +221,12 @@ public enum JournalSchema {
         CREATE INDEX run_commands_pending ON run_commands(run_id, state);
         """
 
+    /// v5: the run a fork was forked from (its plan's `forkOf`), indexed to list a run's forks.
+    public static let v5SQL = """
+        ALTER TABLE runs ADD COLUMN fork_of TEXT;
+        CREATE INDEX runs_fork_of ON runs(fork_of);
+        """
+
     /// The migrator with every version registered.
     public static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -232,6 +238,7 @@ public enum JournalSchema {
         }
         m.registerMigration(versions[2]) { db in try db.execute(sql: v3SQL) }
         m.registerMigration(versions[3]) { db in try db.execute(sql: v4SQL) }
+        m.registerMigration(versions[4]) { db in try db.execute(sql: v5SQL) }
         return m
     }
 }

@@ -8,6 +8,7 @@ extension Ymera {
         PlanCommand.self,
         ModelsCommand.self,
         ResumeCommand.self,
+        ForkCommand.self,
         PauseCommand.self,
         CancelCommand.self,
         RetryCommand.self,

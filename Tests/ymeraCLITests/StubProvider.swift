@@ -53,6 +53,14 @@ final class StubProvider: Sendable {
 
     /// Requests made with `key` so far.
     func count(_ key: String) -> Int { counts.withLock { $0[key] ?? 0 } }
+    /// Requests of one key to one model (the provider's name for it: `echo` for `stub/echo`).
+    func count(_ key: String, model: String) -> Int { counts.withLock { $0["\(key) \(model)"] ?? 0 } }
+
+    /// The `model` of a chat request body ("" when it names none).
+    static func modelName(in body: String) -> String {
+        guard let r = body.range(of: "\"model\":\"") ?? body.range(of: "\"model\" : \"") else { return "" }
+        return String(body[r.upperBound...].prefix { $0 != "\"" })
+    }
 
     /// The bodies (JSON text) of the requests made with `key`, in order.
     func requests(_ key: String) -> [String] { bodies.withLock { $0.filter { $0.key == key }.map(\.body) } }
@@ -125,8 +133,10 @@ final class StubProvider: Sendable {
             .map { String($0.split(separator: " ").last ?? "") } ?? ""
         let body = String(decoding: data[(headEnd ?? 0)...], as: UTF8.self)
         bodies.withLock { $0.append((key, body)) }
+        let model = Self.modelName(in: body)
         let n = counts.withLock { c -> Int in
             c[key, default: 0] += 1
+            c["\(key) \(model)", default: 0] += 1
             return c[key]!
         }
         if let from = holdFrom[key], n >= from {

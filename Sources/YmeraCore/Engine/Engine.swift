@@ -45,9 +45,12 @@ public struct ResumePoint: Sendable {
     public var prior: RunState
     /// Steps to run again although they finished (the user's retry after the run ended).
     public var rerun: [String]
-    public init(prior: RunState, rerun: [String] = []) {
+    /// A fork's start: the parent whose kept outputs the steps before the fork point take (`ForkPlanner`).
+    public var fork: ForkSource?
+    public init(prior: RunState, rerun: [String] = [], fork: ForkSource? = nil) {
         self.prior = prior
         self.rerun = rerun
+        self.fork = fork
     }
 }
 

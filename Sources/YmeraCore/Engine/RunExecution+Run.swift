@@ -9,7 +9,12 @@ extension RunExecution {
         clock.enter()
         let plan = m.withLock { $0.plan }
         var keep: Set<String> = []
-        if let resume {
+        if let fork = resume?.fork {
+            // A fork: planned as a new run, then its reused steps are done before anything starts.
+            emit(.runPlanned(plan))
+            reuse(fork)
+            keep = Set(fork.reused)
+        } else if let resume {
             let prior = resume.prior
             keep = Set(plan.steps.map(\.id).filter { prior.steps[$0]?.status == .done && !resume.rerun.contains($0) })
             emit(.runResumed(.init(keptSteps: plan.steps.map(\.id).filter(keep.contains))))

@@ -105,6 +105,8 @@ public struct RunEvent: Sendable, Hashable, Codable {
         case toolFailed(ToolFailed)
         /// A command (pause, resume, retry, swap, cancel, breaker) that could not apply: nothing changed.
         case commandRefused(CommandRefused)
+        /// A fork took a finished step's kept output from its parent run: no provider call, no cost.
+        case stepReused(StepReused)
         /// A gated phase finished and the run waits for a person's decision (gates, #16).
         case awaitingApproval(AwaitingApproval)
         /// A gate was passed: the phase's output is kept, as it was or as a person edited it.
@@ -410,6 +412,28 @@ public struct RunEvent: Sendable, Hashable, Codable {
             self.quality = quality
         }
     }
+    public struct StepReused: Codable, Sendable, Hashable {
+        public var step: String
+        public var phase: Phase
+        /// The model that wrote the output in the parent run.
+        public var model: ModelID
+        /// The run the output comes from.
+        public var fromRun: String
+        /// The kept output, byte for byte as the parent run kept it.
+        public var output: String
+        /// Its score in the parent run.
+        public var quality: QualityReport?
+        public var finishReason: FinishReason?
+        public init(step: String, phase: Phase, model: ModelID, fromRun: String, output: String, quality: QualityReport? = nil, finishReason: FinishReason? = nil) {
+            self.step = step
+            self.phase = phase
+            self.model = model
+            self.fromRun = fromRun
+            self.output = output
+            self.quality = quality
+            self.finishReason = finishReason
+        }
+    }
     public struct RunResumed: Codable, Sendable, Hashable {
         /// Steps done before the interruption, kept with their outputs and costs.
         public var keptSteps: [String]
@@ -547,6 +571,7 @@ extension RunEvent {
         case "tool_returned": kind = .toolReturned(try ToolReturned(from: decoder))
         case "tool_failed": kind = .toolFailed(try ToolFailed(from: decoder))
         case "command_refused": kind = .commandRefused(try CommandRefused(from: decoder))
+        case "step_reused": kind = .stepReused(try StepReused(from: decoder))
         case "awaiting_approval": kind = .awaitingApproval(try AwaitingApproval(from: decoder))
         case "gate_approved": kind = .gateApproved(try GateApproved(from: decoder))
         default:
@@ -589,6 +614,7 @@ extension RunEvent {
         case .toolReturned(let p): try p.encode(to: encoder)
         case .toolFailed(let p): try p.encode(to: encoder)
         case .commandRefused(let p): try p.encode(to: encoder)
+        case .stepReused(let p): try p.encode(to: encoder)
         case .awaitingApproval(let p): try p.encode(to: encoder)
         case .gateApproved(let p): try p.encode(to: encoder)
         }
@@ -636,6 +662,7 @@ extension RunEvent.Kind {
         case .toolReturned: "tool_returned"
         case .toolFailed: "tool_failed"
         case .commandRefused: "command_refused"
+        case .stepReused: "step_reused"
         case .awaitingApproval: "awaiting_approval"
         case .gateApproved: "gate_approved"
         }
@@ -664,6 +691,7 @@ extension RunEvent.Kind {
         case .toolReturned(let p): p.step
         case .toolFailed(let p): p.step
         case .commandRefused(let p): p.step
+        case .stepReused(let p): p.step
         case .awaitingApproval(let p): p.step
         case .gateApproved(let p): p.step
         default: nil

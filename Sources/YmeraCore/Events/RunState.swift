@@ -54,6 +54,8 @@ public struct StepState: Sendable, Hashable, Identifiable {
     public var finishReason: FinishReason?
     /// The kept answer stopped at the output-token limit (after the continuations allowed).
     public var truncated: Bool { finishReason == .length }
+    /// In a fork: the run whose kept output this step took (no provider call, no cost).
+    public var reusedFrom: String?
     /// Who wrote the kept output when a person edited it at a gate (`you`); nil: the model's own.
     public var editedBy: String?
     /// Notes a person added to this phase's prompt at a gate (each rerun adds one), in order.
@@ -446,6 +448,18 @@ public struct RunState: Sendable {
             if gated { note(event, .info, "gate \(p.step): rerun" + (p.model.map { " on \($0)" } ?? "") + (p.note.map { " with the note \"\($0.prefix(80))\"" } ?? "")) }
             note(event, .info, "retry \(p.step): \(p.reset.count) step(s) will run again" + (p.model.map { " (\(p.step) on \($0))" } ?? ""))
 
+        case .stepReused(let p):
+            guard var s = steps[p.step] else { return unknown(event) }
+            s.status = .done
+            s.model = p.model
+            s.output = p.output
+            s.quality = p.quality
+            s.finishReason = p.finishReason
+            s.startedMs = t
+            s.finishedMs = t
+            s.reusedFrom = p.fromRun
+            steps[p.step] = s
+            if s.parent == nil { note(event, .info, "\(p.step): reused from \(p.fromRun) (\(p.model), no call, $0)") }
         case .awaitingApproval(let p):
             let view = GateView(
                 step: p.step, phase: p.phase, model: p.model, outputChars: p.outputChars, score: p.score, sinceMs: t,

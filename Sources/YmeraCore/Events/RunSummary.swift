@@ -14,6 +14,8 @@ public struct RunSummary: Codable, Sendable, Hashable {
         public var subtasks: Int
         /// True when the phase's answer (or a subtask's) stopped at the output-token limit.
         public var truncated: Bool? = nil
+        /// In a fork: the run whose kept output this phase took (no call, $0).
+        public var reusedFrom: String? = nil
         /// Who wrote the kept output when a person edited it at a gate (`you`); absent otherwise.
         public var editedBy: String? = nil
     }
@@ -53,6 +55,8 @@ public struct RunSummary: Codable, Sendable, Hashable {
     public var qualityPassed: Bool? = nil
     /// The scored outputs below the threshold: step, score, threshold (nil when none).
     public var belowThreshold: [QualityVerdict.PhaseScore]? = nil
+    /// For a fork: its parent run and the phase it ran anew from (nil for other runs).
+    public var forkOf: ForkOrigin? = nil
 
     public struct FileSummary: Codable, Sendable, Hashable {
         public var path: String
@@ -80,6 +84,7 @@ extension RunState {
                     tokens: s.usage.totalTokens + childUsage, cost: s.cost + childCost, durationMs: s.durationMs,
                     subtasks: s.children.filter { $0.contains("/") }.count,
                     truncated: s.truncated || kids.contains { k in k.truncated && (s.chosenCandidate == nil || s.chosenCandidate == k.id) } ? true : nil,
+                    reusedFrom: s.reusedFrom,
                     editedBy: s.editedBy)
             },
             retries: retries, fallbacks: fallbacks, breakerTrips: breakerTrips, swaps: swaps, refinements: refinements,
@@ -91,7 +96,7 @@ extension RunState {
             toolCalls: toolCalls == 0 && toolFailures == 0 ? nil : toolCalls,
             toolFailures: toolCalls == 0 && toolFailures == 0 ? nil : toolFailures,
             qualityPassed: qualityVerdict?.passed,
-            belowThreshold: qualityVerdict.flatMap { $0.below.isEmpty ? nil : $0.below })
+            belowThreshold: qualityVerdict.flatMap { $0.below.isEmpty ? nil : $0.below }, forkOf: plan?.forkOf)
     }
 }
 

@@ -107,6 +107,21 @@ public struct Recommendation: Codable, Sendable, Hashable {
     }
 }
 
+/// Where a fork comes from: its parent run and the step from which it runs anew (the steps before
+/// it take their kept outputs from the parent).
+public struct ForkOrigin: Codable, Sendable, Hashable {
+    public var run: String
+    /// The step id the fork runs anew from (`review`, or a cascade stage).
+    public var from: String
+    /// The steps whose kept outputs were taken from `run`, in plan order.
+    public var reused: [String]
+    public init(run: String, from: String, reused: [String]) {
+        self.run = run
+        self.from = from
+        self.reused = reused
+    }
+}
+
 /// Everything decided before a run starts.
 public struct RunPlan: Codable, Sendable, Hashable {
     public var runID: String
@@ -126,6 +141,8 @@ public struct RunPlan: Codable, Sendable, Hashable {
     /// Score under which an output is refined by the next model.
     public var qualityThreshold: Double
     public var createdAt: Date
+    /// For a fork: the run it was forked from, the step it runs anew from, and the steps it reused.
+    public var forkOf: ForkOrigin? = nil
     /// Phases that wait for a person's decision when they finish (nil: none; absent in older journals).
     public var gates: GatePolicy?
 

@@ -157,6 +157,8 @@ public struct Picker: Sendable {
         /// The phase is done: a swap would not change what it produced; the choice runs it again.
         case rerun(runID: String, step: String)
         case draft(step: String)
+        /// A past run: fork it from the step, the step on the chosen model (`ymera fork`).
+        case fork(runID: String, step: String)
         /// The phase waits at its gate: the choice runs it again on the model (re-route).
         case reroute(runID: String, step: String)
     }
@@ -255,6 +257,8 @@ public enum Effect: Sendable, Hashable {
     case loadModels
     case plan(PlanRequest)
     case start(RunPlan)
+    /// Fork a past run from a step, the step on a model; answered by `started` like `start`.
+    case fork(runID: String, step: String, model: ModelID)
     case control(runID: String, RunControlAction)
     case breaker(ModelID, BreakerCommand)
     case loadHistory(search: String?)
@@ -723,6 +727,9 @@ public struct AppState: Sendable {
                 return [send(runID, .swapModel(step: step, to: chosen.id))]
             case .rerun(let runID, let step):
                 return [send(runID, .rerun(step: step, on: chosen.id))]
+            case .fork(let runID, let step):
+                message = "forking \(runID) from \(step) on \(chosen.id)…"
+                return [.fork(runID: runID, step: step, model: chosen.id)]
             case .draft(let step):
                 guard draft != nil else { return [] }
                 draft!.request.models[step] = chosen.id
@@ -968,6 +975,15 @@ public struct AppState: Sendable {
             if r.cursor == 0 { st = RunState(runID: id) }
             e.state = st
             e.replay = r
+        case .fork:
+            guard e.replay != nil, let step = e.selectedStepID else {
+                message = "fork works on a past run: open one from History (H), select a phase, press Y"
+                return []
+            }
+            let top = e.state.steps[step]?.parent ?? step
+            picker = Picker(purpose: .fork(runID: id, step: top), current: e.state.steps[top]?.model)
+            message = "fork \(id) from \(top): the phases before it are reused at $0; choose \(top)'s model"
+            return models.isEmpty ? [.loadModels] : []
         case .pauseResume, .retry, .swapModel, .cancel:
             guard !e.readOnly else {
                 message = "a past run is read-only"

@@ -64,6 +64,7 @@ public enum Command: String, Sendable, Hashable {
     case submitTask, cycleStrategy, changeModel, setBudget, startRun, editTask
     case sortNext, sortReverse, search
     case files
+    case fork
     case toggleGate, approveGate, editGate, instructGate, rerouteGate, rejectGate
 }
 
@@ -129,6 +130,7 @@ public enum Keymap {
         Binding([.char("}")], .replayJumpForward, "replay: jump forward 10%", in: [.replay]),
         Binding([.char("0")], .replayStart, "replay: to the first event", in: [.replay]),
         Binding([.char("$")], .replayEnd, "replay: to the last event", in: [.replay]),
+        Binding([.char("Y")], .fork, "fork from the selected phase (earlier phases reused, $0; pick its model)", in: [.replay], hint: "fork"),
         // Task editor (a text field: printable keys type).
         Binding([.ctrl("s"), .ctrl("d")], .submitTask, "analyse and plan the task", in: [.editor], hint: "plan"),
         // Plan review.

@@ -114,6 +114,9 @@ public protocol DashboardBackend: Sendable {
     func plan(_ request: PlanRequest) async throws -> RunPlan
     /// Starts a planned run.
     func start(_ plan: RunPlan) async throws -> LiveRun
+    /// Forks a past run from a step (the steps before it reused from the run, at no cost), the step on
+    /// `model`, and starts it: its plan and its live events.
+    func fork(runID: String, from step: String, model: ModelID) async throws -> (RunPlan, LiveRun)
     /// Pause, resume, retry a step, swap a step's model, cancel.
     func control(runID: String, _ command: RunControlAction) async throws
     /// Resets or forces open a model's breaker.

@@ -159,6 +159,10 @@ public final class ScriptedBackend: DashboardBackend {
         return LiveRun(runID: id, events: stream)
     }
 
+    public func fork(runID: String, from step: String, model: ModelID) async throws -> (RunPlan, LiveRun) {
+        throw TerminalError("forks reuse a journaled run's outputs: the scripted demo has no journal (use `ymera dashboard`)")
+    }
+
     public func control(runID: String, _ command: RunControlAction) async throws {
         guard let r = store.withLock({ $0.runners[runID] }) else { throw TerminalError("no live run \(runID)") }
         await r.control(command)

@@ -358,6 +358,16 @@ public final class UILoop: @unchecked Sendable {
                         inbox.post(.backendFailed("start: \(error)"))
                     }
                 }
+            case .fork(let id, let step, let model):
+                Task {
+                    do {
+                        let (plan, h) = try await backend.fork(runID: id, from: step, model: model)
+                        inbox.post(.started(plan, runID: h.runID))
+                        for await e in h.events { inbox.post(event: e) }
+                    } catch {
+                        inbox.post(.backendFailed("fork: \(error)"))
+                    }
+                }
             case .control(let id, let c):
                 Task {
                     do { try await backend.control(runID: id, c) } catch { inbox.post(.backendFailed("\(error)")) }

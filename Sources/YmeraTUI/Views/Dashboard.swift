@@ -296,6 +296,7 @@ enum PickerView {
         case .swap(_, let step): what = "Swap model of \(step)"
         case .rerun(_, let step): what = "\(step) is done — Enter runs it again on the chosen model (and the phases after it)"
         case .draft(let step): what = "Model for \(step)"
+        case .fork(let run, let step): what = "Fork \(run) from \(step) — the phases before it are reused ($0); Enter runs \(step) on"
         case .reroute(_, let step): what = "\(step) waits at its gate — Enter runs it again on the chosen model"
         }
         c.box(r, title: what + (p.current.map { " (now \($0))" } ?? ""), t[.borderFocus], titleStyle: t[.title])

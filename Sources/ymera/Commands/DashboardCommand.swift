@@ -181,13 +181,23 @@ final class EngineDashboardBackend: DashboardBackend {
         return plan
     }
 
-    func start(_ plan: RunPlan) async throws -> LiveRun {
+    func start(_ plan: RunPlan) async throws -> LiveRun { try launch(plan, resume: nil) }
+
+    /// A fork of a past run (as `ymera fork RUN --from STEP --model STEP=MODEL`), hosted like any run.
+    func fork(runID: String, from step: String, model: ModelID) async throws -> (RunPlan, LiveRun) {
+        guard let journal, host != nil else { throw ValidationError("forks need the journal, which could not be opened") }
+        let (plan, resume) = try ForkCommand.prepare(
+            parent: runID, from: step, models: ["\(step)=\(model)"], strategy: nil, context: context, journal: journal)
+        return (plan, try launch(plan, resume: resume))
+    }
+
+    private func launch(_ plan: RunPlan, resume: ResumePoint?) throws -> LiveRun {
         let handle: YmeraCore.RunHandle
         if let host {
             // Owned and journaled by the host, in the engine's observer, before anyone sees an event.
-            do { handle = try host.start(plan, engine: engine).handle } catch { throw ValidationError(error.description) }
+            do { handle = try host.start(plan, engine: engine, resume: resume).handle } catch { throw ValidationError(error.description) }
         } else {
-            handle = engine.start(plan)
+            handle = engine.start(plan, resume: resume)
         }
         let id = handle.runID
         runs.withLock {

@@ -89,93 +89,12 @@ struct FilesCommand: AsyncParsableCommand {
     }
 }
 
-/// `ymera diff RUN1 RUN2`: which files two runs added, removed or changed, with unified diffs.
-struct DiffCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "diff", abstract: "Compare two runs' generated files: added, removed, changed (with a unified diff).")
-
-    @OptionGroup var data: DataDirOption
-
-    @Argument(help: "The first run (id or unique prefix).")
-    var run1: String
-
-    @Argument(help: "The second run (id or unique prefix).")
-    var run2: String
-
-    func run() async throws {
-        try await withCLIErrors {
-            let journal = try data.openJournal()
-            let a = try JournalCLI.resolve(journal, run1), b = try JournalCLI.resolve(journal, run2)
-            let wa = try Workspace.existing(dataDirectory: journal.directory, runID: a)
-            let wb = try Workspace.existing(dataDirectory: journal.directory, runID: b)
-            if wa == nil && wb == nil { throw CLIError.input("neither run wrote files") }
-            let c = Workspace.compare(wa, wb)
-            for p in c.added { Output.out(Output.clean("A \(p)")) }
-            for p in c.removed { Output.out(Output.clean("D \(p)")) }
-            for p in c.changed { Output.out(Output.clean("M \(p)")) }
-            for p in c.changed {
-                guard let va = wa?.finalFiles.first(where: { $0.path == p }), let vb = wb?.finalFiles.first(where: { $0.path == p })
-                else { continue }
-                let da = try wa!.content(of: va.latest), db = try wb!.content(of: vb.latest)
-                guard let text = try LineDiff.unified(da, db, labelA: "\(a)/\(p)", labelB: "\(b)/\(p)") else {
-                    Output.out(Output.clean("Binary files \(a)/\(p) and \(b)/\(p) differ"))
-                    continue
-                }
-                Output.out(Output.clean(text), terminator: "")
-            }
-            Output.err("\(c.added.count) added, \(c.removed.count) removed, \(c.changed.count) changed, \(c.unchanged.count) unchanged")
-        }
-    }
-}
-
-/// Unified diffs through `/usr/bin/diff -u`, bounded by a timeout.
-enum LineDiff {
-    /// The unified diff of two texts; nil when either is not UTF-8 text (or contains NUL).
-    static func unified(_ a: Data, _ b: Data, labelA: String, labelB: String, timeout: TimeInterval = 10) throws -> String? {
-        guard let _ = String(data: a, encoding: .utf8), let _ = String(data: b, encoding: .utf8), !a.contains(0), !b.contains(0)
+/// Unified diffs of workspace files (YmeraCore's line diff).
+enum FileDiff {
+    /// The unified diff of two files' contents; nil when either is not UTF-8 text (or contains NUL).
+    static func unified(_ a: Data, _ b: Data, labelA: String, labelB: String) -> String? {
+        guard let ta = String(data: a, encoding: .utf8), let tb = String(data: b, encoding: .utf8), !a.contains(0), !b.contains(0)
         else { return nil }
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ymera-diff-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let fa = tmp.appendingPathComponent("a"), fb = tmp.appendingPathComponent("b")
-        try a.write(to: fa)
-        try b.write(to: fb)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/diff")
-        p.arguments = ["-u", "--label", labelA, "--label", labelB, fa.path, fb.path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        let done = DispatchSemaphore(value: 0)
-        p.terminationHandler = { _ in done.signal() }
-        do { try p.run() } catch { throw CLIError.config("cannot run /usr/bin/diff: \(error)") }
-        // Read while diff runs so a large diff cannot fill the pipe and block it.
-        let reader = DispatchQueue(label: "ymera.diff.read")
-        let buffer = DiffBuffer()
-        let handle = out.fileHandleForReading
-        reader.async { buffer.set(handle.readDataToEndOfFile()) }
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            p.terminate()
-            // A child started from an async context may inherit a mask that blocks SIGTERM: then SIGKILL.
-            if done.wait(timeout: .now() + 2) == .timedOut { kill(p.processIdentifier, SIGKILL) }
-            throw CLIError.input("diff took longer than \(Int(timeout)) s")
-        }
-        let output = reader.sync { buffer.get() }
-        return String(decoding: output, as: UTF8.self)
-    }
-}
-
-private final class DiffBuffer: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ d: Data) {
-        lock.lock()
-        data = d
-        lock.unlock()
-    }
-    func get() -> Data {
-        lock.lock()
-        defer { lock.unlock() }
-        return data
+        return LineDiff.unified(ta, tb, labelA: labelA, labelB: labelB)
     }
 }

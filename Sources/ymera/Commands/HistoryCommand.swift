@@ -48,6 +48,12 @@ enum JournalCLI {
 
     static func score(_ s: Double?) -> String { s.map { String(format: "%.2f", $0) } ?? "—" }
 
+    /// A run's place among forks: `of PARENT` for a fork, `N forks` for a run forked from.
+    static func forkCell(_ r: RunRecord) -> String {
+        let parts = [r.forkOf.map { "of \($0.prefix(12))" }, r.forks.map { "\($0.count) fork\($0.count == 1 ? "" : "s")" }].compactMap { $0 }
+        return parts.isEmpty ? "—" : parts.joined(separator: ", ")
+    }
+
     /// Left-aligned columns; the last column is not padded.
     static func table(_ header: [String], _ rows: [[String]]) -> String {
         let all = [header] + rows
@@ -139,9 +145,9 @@ struct HistoryCommand: AsyncParsableCommand {
             [
                 String(r.id.prefix(12)), JournalCLI.localTime(r.startedAt), r.status.rawValue, r.taskType?.rawValue ?? "—",
                 r.strategy?.rawValue ?? "—", JournalCLI.score(r.score), r.cost.display, String(r.tokens),
-                JournalCLI.seconds(r.durationMs), TerminalSanitizer.cell(r.task, limit: 60),
+                JournalCLI.seconds(r.durationMs), JournalCLI.forkCell(r), TerminalSanitizer.cell(r.task, limit: 60),
             ]
         }
-        print(JournalCLI.table(["ID", "STARTED", "STATUS", "TYPE", "STRATEGY", "SCORE", "COST", "TOKENS", "TIME", "TASK"], rows))
+        print(JournalCLI.table(["ID", "STARTED", "STATUS", "TYPE", "STRATEGY", "SCORE", "COST", "TOKENS", "TIME", "FORK", "TASK"], rows))
     }
 }

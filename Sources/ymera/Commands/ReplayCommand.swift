@@ -4,12 +4,32 @@ import YmeraCore
 import YmeraStore
 
 /// `ymera replay RUN [--speed X] [--json]`: re-emits a recorded run. No provider is called.
+/// `ymera replay RUN --offline`: runs the engine again against the recorded answers and reports
+/// whether the events, scores and files are the same (a regression test for CI).
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Replay a recorded run's events with their original timing (no provider calls, no cost).")
+        abstract: "Replay a recorded run's events with their original timing, or re-run it offline against its recorded answers (no provider calls, no cost).",
+        discussion: """
+            --offline runs the engine again, today's planner, prompts and validator included, with a model
+            client that answers each request from the journal's recorded attempts (no network). It then
+            compares the events (kinds, steps, models, statuses), the scores and the workspace files with the
+            recording and lists the differences. A request the journal cannot answer is a difference.
+            --threshold and --validator change what the replay runs with, so a changed gate shows up.
+            Exit status with --offline: 0 when the replay is the same as the recording, 1 when it differs,
+            2 for bad input (unknown run, a run that has not ended).
+            """)
 
-    @OptionGroup var data: DataDirOption
+    @OptionGroup var common: CommonOptions
+
+    @Flag(help: "Re-run the engine against the recorded answers and compare (exit 0 same, 1 different).")
+    var offline = false
+
+    @Option(help: ArgumentHelp("With --offline: the quality threshold to replay with (default: the recorded run's).", valueName: "X"))
+    var threshold: Double?
+
+    @Option(help: ArgumentHelp("With --offline: real or heuristic (default: the one that scored the recording).", valueName: "KIND"))
+    var validator: String?
 
     @Argument(help: "Run id or a unique prefix of it.")
     var run: String
@@ -26,10 +46,16 @@ struct ReplayCommand: AsyncParsableCommand {
     func validate() throws {
         if !(speed > 0) { throw ValidationError("--speed must be above 0") }
         if let maxGap, !(maxGap >= 0) { throw ValidationError("--max-gap must be 0 or more") }
+        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1 (got \(threshold))") }
+        if !offline && (threshold != nil || validator != nil) { throw ValidationError("--threshold and --validator go with --offline") }
     }
 
     func run() async throws {
-        let journal = try data.openJournal()
+        if offline {
+            try await withCLIErrors { try await OfflineReplay.check(run, common: common, threshold: threshold, validator: validator, json: json) }
+            return
+        }
+        let journal = try Journal.open(explicitDirectory: common.dataDir)
         let id = try JournalCLI.resolve(journal, run)
         let replay = try journal.replay(id, speed: speed, maxGap: maxGap.map { .milliseconds(Int64($0 * 1000)) })
         let encoder = JournalCLI.jsonEncoder(pretty: false)

@@ -74,21 +74,6 @@ struct ResumeCommand: AsyncParsableCommand {
         } catch let e as JournalError {
             throw CLIError.input(e.description)
         }
-        let handle = hosted.handle
-        let interrupt = SignalWatcher { handle.cancel(reason: "interrupted (SIGINT)") }
-        defer { interrupt.stop() }
-        let progress = Progress()
-        for await event in handle.events {
-            if json { Output.jsonLine(event) } else { progress.show(event, state: handle.state) }
-        }
-        let final = await handle.finalState()
-        if let error = await hosted.finish() { Output.err("warning: the journal could not record the end of the run: \(error)") }
-        if json {
-            Output.jsonLine(final.summary)
-        } else {
-            Output.err(Progress.table(final.summary))
-            if let line = workspace.summaryLine(final) { Output.err(Output.clean(line)) }
-        }
-        try RunExit.check(final.status)
+        try await ForkCommand.follow(hosted, json: json, workspace: workspace)
     }
 }

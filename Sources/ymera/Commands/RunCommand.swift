@@ -169,6 +169,8 @@ struct Progress {
         case .resumed: line("▶ resumed")
         case .modelSwapped(let p): line("⇄ \(p.step): \(p.from) → \(p.to)")
         case .commandRefused(let p): line("⊘ \(p.command) refused: \(p.reason)")
+        case .stepReused(let p) where !p.step.contains("/") && !p.step.contains("#"):
+            line("↺ \(p.step) reused from \(p.fromRun) (\(p.model), \(p.output.count) chars, no call, $0)")
         case .awaitingApproval(let p):
             let limit = p.timeoutMs.map { " — \(Output.ms($0)) to decide, then \(p.onTimeout?.rawValue ?? "fail")" } ?? ""
             line("⏸ \(p.step) waits at its gate: \(p.outputChars) chars on \(p.model)" + (p.score.map { String(format: ", score %.2f", $0) } ?? "") + limit)
@@ -186,9 +188,10 @@ struct Progress {
 
     static func table(_ s: RunSummary) -> String {
         var out = "\n\(s.status.rawValue.uppercased())  run \(s.runID)  [\(s.serving?.badge ?? "")]\n"
+        if let f = s.forkOf { out += "  fork of \(f.run) from \(f.from)\n" }
         out += "  \(Output.pad("phase", 12)) \(Output.pad("model", 34)) \(Output.pad("status", 8)) att  score  tokens  cost\n"
         for p in s.phases {
-            out += "  \(Output.pad(p.name, 12)) \(Output.pad(p.model.rawValue, 34)) \(Output.pad(p.status.rawValue, 8)) \(Output.pad(String(p.attempts), 4)) \(Output.pad(p.score.map { String(format: "%.2f", $0) } ?? "-", 6)) \(Output.pad(String(p.tokens), 7)) \(p.cost.display)\(p.truncated == true ? "  TRUNCATED" : "")\n"
+            out += "  \(Output.pad(p.name, 12)) \(Output.pad(p.model.rawValue, 34)) \(Output.pad(p.status.rawValue, 8)) \(Output.pad(String(p.attempts), 4)) \(Output.pad(p.score.map { String(format: "%.2f", $0) } ?? "-", 6)) \(Output.pad(String(p.tokens), 7)) \(p.cost.display)\(p.truncated == true ? "  TRUNCATED" : "")\(p.reusedFrom.map { "  reused from \($0)" } ?? "")\n"
         }
         out += "  retries \(s.retries), fallbacks \(s.fallbacks), breaker trips \(s.breakerTrips), refinements \(s.refinements)"
         if let calls = s.toolCalls { out += ", tool calls \(calls)" + ((s.toolFailures ?? 0) > 0 ? " (\(s.toolFailures!) failed)" : "") }

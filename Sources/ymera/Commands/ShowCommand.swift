@@ -56,6 +56,10 @@ struct ShowCommand: AsyncParsableCommand {
             out += "strategy \(plan.strategy.displayName) · serving \(plan.serving.badge)\n"
         }
         out += "started  \(JournalCLI.localTime(record.startedAt)) · \(JournalCLI.seconds(s.durationMs))\n"
+        if let f = s.forkOf {
+            out += "fork of  \(f.run) from \(f.from); reused from \(f.run): \(f.reused.isEmpty ? "nothing" : f.reused.joined(separator: ", ")) (no call, $0)\n"
+        }
+        if let forks = record.forks { out += "forks    \(forks.joined(separator: ", "))\n" }
         if let below = s.belowThreshold, s.status == .completedBelowThreshold {
             out += "quality  below the threshold: " + below.map {
                 "\(TerminalSanitizer.cell($0.step, limit: 24)) \(JournalCLI.score($0.score)) < \(JournalCLI.score($0.threshold))"
@@ -68,7 +72,7 @@ struct ShowCommand: AsyncParsableCommand {
         let rows = s.phases.map { p in
             [
                 TerminalSanitizer.cell(p.name, limit: 24), p.phase.rawValue, TerminalSanitizer.cell(p.model.rawValue, limit: 40) + (p.editedBy.map { " (edited by \($0))" } ?? ""),
-                String(p.attempts), p.status.rawValue, JournalCLI.score(p.score), String(p.tokens), p.cost.display,
+                String(p.attempts), p.reusedFrom.map { "reused from \($0)" } ?? p.status.rawValue, JournalCLI.score(p.score), String(p.tokens), p.cost.display,
                 p.durationMs.map(JournalCLI.seconds) ?? "—",
             ]
         }

@@ -63,10 +63,10 @@ final class RunHost: Sendable {
 
     // MARK: hosting
 
-    /// Claims a new run and starts it on `engine`.
-    func start(_ plan: RunPlan, engine: Engine) throws(HostError) -> HostedRun {
+    /// Claims a new run and starts it on `engine` (a fork: from its resume point, see `ForkPlanner`).
+    func start(_ plan: RunPlan, engine: Engine, resume: ResumePoint? = nil) throws(HostError) -> HostedRun {
         try claim(plan.runID)
-        return launch(engine: engine, plan: plan, resume: nil)
+        return launch(engine: engine, plan: plan, resume: resume)
     }
 
     /// Takes over a run whose owner is gone (or continues one this process owns no more): claims it,

@@ -110,16 +110,7 @@ enum RunSetup {
         for spec in o.models {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
             let name = parts.count == 2 ? parts[1] : parts[0]
-            var model: ModelInfo
-            do { model = try catalog.model(name) } catch { throw CLIError.input("--model \(spec): \(error)") }
-            if context.availability(of: model) != .ready && context.availability(of: model) != .simulated {
-                // Without its key, a real model's simulated twin serves when the run is simulated.
-                if available.first?.provider == "sim", let twin = try? catalog.model("sim/\(model.id.name)") {
-                    model = twin
-                } else {
-                    throw CLIError.input("--model \(spec): \(model.id) cannot serve: \(context.availability(of: model).label)")
-                }
-            }
+            let model = try servableModel(name, spec: spec, context: context, simulated: available.first?.provider == "sim")
             if parts.count == 2 {
                 guard stepNames.contains(parts[0]) else {
                     throw CLIError.input("--model \(spec): '\(parts[0])' is not a phase; use \(Phase.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -151,6 +142,21 @@ enum RunSetup {
                 qualityThreshold: o.threshold ?? defaults.qualityThreshold ?? 0.7, runID: runID),
             recommendation: recommendation)
         return PreparedRun(plan: plan, intent: intent, servingNote: note, available: available)
+    }
+
+    /// The model `--model SPEC` names, when it can serve: without its key, a real model's simulated
+    /// twin serves a simulated run.
+    static func servableModel(_ name: String, spec: String, context: AppContext, simulated: Bool) throws -> ModelInfo {
+        var model: ModelInfo
+        do { model = try context.catalog.model(name) } catch { throw CLIError.input("--model \(spec): \(error)") }
+        if context.availability(of: model) != .ready && context.availability(of: model) != .simulated {
+            if simulated, let twin = try? context.catalog.model("sim/\(model.id.name)") {
+                model = twin
+            } else {
+                throw CLIError.input("--model \(spec): \(model.id) cannot serve: \(context.availability(of: model).label)")
+            }
+        }
+        return model
     }
 
     /// The plan as a human reads it.
