@@ -13,6 +13,9 @@ let package = Package(
         .library(name: "YmeraStore", targets: ["YmeraStore"]),
         .library(name: "YmeraTUI", targets: ["YmeraTUI"]),
         .library(name: "YmeraProviders", targets: ["YmeraProviders"]),
+        // Exported for the Fuzz package (Fuzz/Package.swift).
+        .library(name: "YmeraConfig", targets: ["YmeraConfig"]),
+        .library(name: "YmeraMCP", targets: ["YmeraMCP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

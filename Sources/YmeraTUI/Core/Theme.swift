@@ -1,4 +1,5 @@
 import TOMLKit
+import YmeraCore
 
 /// Semantic roles views draw with; a theme maps each to a style.
 public enum Role: String, CaseIterable, Sendable, Hashable {
@@ -111,6 +112,8 @@ struct ThemeSpec: Sendable {
         var mono: [String]?
     }
     var name: String
+    /// The file each palette entry and role field came from (a merged spec has two), for errors.
+    var origin: [String: String] = [:]
     var palette: [String: String] = [:]
     var roles: [String: RoleSpec] = [:]
 
@@ -119,39 +122,45 @@ struct ThemeSpec: Sendable {
         do {
             table = try TOMLTable(string: text)
         } catch let e as TOMLParseError {
-            throw ThemeError("\(file): line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+            throw ThemeError("\(file): line \(e.source.begin.line), column \(e.source.begin.column): \(TextSanitizer.clean(e.description, keepNewlines: false))")
         }
         var spec = ThemeSpec(name: table["name"]?.string ?? file)
+        spec.origin[""] = file
         for key in table.keys {
             switch key {
             case "name", "description": continue
             case "palette":
                 guard let p = table["palette"]?.table else { throw ThemeError("\(file): [palette] must be a table") }
                 for k in p.keys {
-                    guard let v = p[k]?.string else { throw ThemeError("\(file): palette.\(k) must be a string") }
+                    guard let v = p[k]?.string else { throw ThemeError("\(file): palette.\(quoted(k)) must be a string") }
                     spec.palette[k] = v
+                    spec.origin["palette.\(k)"] = file
                 }
             case "role":
                 guard let r = table["role"]?.table else { throw ThemeError("\(file): [role] must be a table") }
                 for k in r.keys {
                     guard Role(rawValue: k) != nil else {
-                        throw ThemeError("\(file): unknown role '\(k)' (known: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        throw ThemeError("\(file): unknown role '\(quoted(k))' (known: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
-                    guard let t = r[k]?.table else { throw ThemeError("\(file): role.\(k) must be a table") }
+                    guard let t = r[k]?.table else { throw ThemeError("\(file): role.\(quoted(k)) must be a table") }
                     var rs = RoleSpec()
                     for field in t.keys {
+                        switch field {
+                        case "fg", "bg", "attrs", "mono": spec.origin["role.\(k).\(field)"] = file
+                        default: break
+                        }
                         switch field {
                         case "fg": rs.fg = try colourString(t[field], "\(file): role.\(k).fg")
                         case "bg": rs.bg = try colourString(t[field], "\(file): role.\(k).bg")
                         case "attrs": rs.attrs = try stringArray(t[field], "\(file): role.\(k).attrs")
                         case "mono": rs.mono = try stringArray(t[field], "\(file): role.\(k).mono")
-                        default: throw ThemeError("\(file): unknown key role.\(k).\(field) (fg, bg, attrs, mono)")
+                        default: throw ThemeError("\(file): unknown key role.\(k).\(quoted(field)) (fg, bg, attrs, mono)")
                         }
                     }
                     spec.roles[k] = rs
                 }
             default:
-                throw ThemeError("\(file): unknown key '\(key)' (name, description, palette, role)")
+                throw ThemeError("\(file): unknown key '\(quoted(key))' (name, description, palette, role)")
             }
         }
         return spec
@@ -176,6 +185,7 @@ struct ThemeSpec: Sendable {
     func merged(with o: ThemeSpec) -> ThemeSpec {
         var m = self
         m.name = o.name
+        for (k, v) in o.origin { m.origin[k] = v }
         for (k, v) in o.palette { m.palette[k] = v }
         for (k, r) in o.roles {
             var base = m.roles[k] ?? RoleSpec()
@@ -188,19 +198,40 @@ struct ThemeSpec: Sendable {
         return m
     }
 
+    /// Every wrong colour or attribute is reported at once, each with the file and key it came from.
     func resolve(monochrome: Bool) throws -> Theme {
         var styles: [Role: Style] = [:]
-        for role in Role.allCases {
-            let r = roles[role.rawValue] ?? RoleSpec()
-            if monochrome {
-                styles[role] = Style(attrs: try Self.attributes(r.mono ?? [], "role.\(role.rawValue).mono"))
-            } else {
-                styles[role] = Style(
-                    fg: try color(r.fg, "role.\(role.rawValue).fg"), bg: try color(r.bg, "role.\(role.rawValue).bg"),
-                    attrs: try Self.attributes(r.attrs ?? [], "role.\(role.rawValue).attrs"))
+        var wrong: [String] = []
+        func attempt<T>(_ key: String, _ fallback: T, _ body: () throws -> T) -> T {
+            do { return try body() } catch {
+                wrong.append("\(origin[key] ?? origin[""] ?? name): \(error)")
+                return fallback
             }
         }
+        for role in Role.allCases {
+            let r = roles[role.rawValue] ?? RoleSpec()
+            let key = "role.\(role.rawValue)"
+            if monochrome {
+                styles[role] = Style(attrs: attempt(key + ".mono", []) { try Self.attributes(r.mono ?? [], key + ".mono") })
+            } else {
+                styles[role] = Style(
+                    fg: attempt(key + ".fg", .default) { try color(r.fg, key + ".fg") },
+                    bg: attempt(key + ".bg", .default) { try color(r.bg, key + ".bg") },
+                    attrs: attempt(key + ".attrs", []) { try Self.attributes(r.attrs ?? [], key + ".attrs") })
+            }
+        }
+        if wrong.count == 1 { throw ThemeError(wrong[0]) }
+        if !wrong.isEmpty {
+            throw ThemeError("theme '\(Self.quoted(name))': \(wrong.count) wrong values:\n  " + wrong.prefix(40).joined(separator: "\n  ")
+                + (wrong.count > 40 ? "\n  … and \(wrong.count - 40) more" : ""))
+        }
         return Theme(name: name, monochrome: monochrome, styles: styles)
+    }
+
+    /// A value from the file, fit to quote in a message (terminal controls removed, length bounded).
+    static func quoted(_ s: String) -> String {
+        let clean = TextSanitizer.clean(s, keepNewlines: false)
+        return clean.count > 60 ? String(clean.prefix(60)) + "…" : clean
     }
 
     static func attributes(_ names: [String], _ at: String) throws -> Attributes {
@@ -212,7 +243,7 @@ struct ThemeSpec: Sendable {
             case "underline": a.insert(.underline)
             case "dim": a.insert(.dim)
             case "italic": a.insert(.italic)
-            default: throw ThemeError("\(at): unknown attribute '\(n)' (bold, reverse, underline, dim, italic)")
+            default: throw ThemeError("\(at): unknown attribute '\(quoted(n))' (bold, reverse, underline, dim, italic)")
             }
         }
         return a
@@ -231,6 +262,6 @@ struct ThemeSpec: Sendable {
         if let i = Int(s), (0...255).contains(i) { return .indexed(UInt8(i)) }
         if let i = Self.ansi.firstIndex(of: s) { return .indexed(UInt8(i)) }
         if s.hasPrefix("bright-"), let i = Self.ansi.firstIndex(of: String(s.dropFirst(7))) { return .indexed(UInt8(i + 8)) }
-        throw ThemeError("\(name): \(at): unknown colour '\(s)'")
+        throw ThemeError("\(at): unknown colour '\(Self.quoted(s))' (a palette name, #rrggbb, 0–255, an ANSI name, bright-NAME or default)")
     }
 }
