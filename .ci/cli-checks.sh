@@ -155,7 +155,7 @@ assert "below the quality threshold" in (s.get("reason") or ""), s.get("reason")
 check "the summary table names the phases below the threshold" bash -c "grep -q 'quality: below the threshold' \"\$0\" || (timeout 120 \"$Y\" show \"\$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])[\"run_id\"])' \"\$1\")\" | grep -q '^quality  below the threshold')" "$TMP/irr.err" "$TMP/irr.jsonl"
 
 # Steering a run of another process through the journal: pause, resume, swap, cancel from a shell.
-"$Y" run "Write a haiku about write-ahead logs" --simulate --realtime --sim-pace 3 --strategy multi --validator heuristic --json \
+"$Y" run "Write a haiku about write-ahead logs" --simulate --realtime --sim-pace 15 --strategy multi --validator heuristic --json \
   > "$TMP/live.jsonl" 2>"$TMP/live.err" &
 live=$!
 i=0; while [ $i -lt 150 ] && ! grep -q '"type":"step_started"' "$TMP/live.jsonl" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done

@@ -35,7 +35,9 @@ async def main(binary: str, data_dir: str) -> int:
             version = g(init, "protocol_version", "protocolVersion")
             check(name == "ymera", f"initialize: server {name}, protocol {version}")
             tools = (await session.list_tools()).tools
-            check(len(tools) == 10, f"tools/list: {len(tools)} tools")
+            names = {t.name for t in tools}
+            gate_tools = {"approve_step", "reject_step", "rerun_step"}
+            check(len(tools) == 13 and gate_tools <= names, f"tools/list: {len(tools)} tools, the gate tools {'' if gate_tools <= names else 'missing'}".rstrip())
             check(all(g(t, "output_schema", "outputSchema") for t in tools), "every tool has an outputSchema")
 
             # The SDK validates structuredContent against the tool's outputSchema itself (and raises if not).
