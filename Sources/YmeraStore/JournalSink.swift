@@ -3,8 +3,9 @@ import Synchronization
 import YmeraCore
 
 /// Journals a live run: `record` hands each event to the journal's writer thread
-/// (`JournalGroupCommit`) and returns at once; the writer commits in groups, across runs, off the
-/// threads that emit events. Give the engine both ends:
+/// (`JournalGroupCommit`); the writer commits in groups, across runs. Only an event that ends
+/// something waits for its commit before `record` returns (so what the stream shows as done is on
+/// disk); text deltas and the like return at once. Give the engine both ends:
 ///
 ///     let sink = JournalSink(journal: journal)
 ///     let handle = engine.start(plan, resume: point, observer: { event, _ in sink.record(event) },
@@ -57,17 +58,20 @@ public final class JournalSink: Sendable {
         self.maxDelay = maxDelay
     }
 
-    /// Records one event (see the type's documentation for when it reaches the disk). Never throws
-    /// and never waits for the disk: the first write error is kept and thrown by `finish()`, and a
+    /// Records one event (see the type's documentation for when it reaches the disk). Never throws:
+    /// the first write error is kept and thrown by `finish()`, and a
     /// run is not stopped by its journal.
     public func record(_ event: RunEvent) {
         let writer = journal.groupCommit
+        let checkpoint = JournalRecorder.isCheckpoint(event.kind)
+        var waitFor: UInt64 = 0
         let resume = state.withLock { s -> [(CheckedContinuation<UInt64?, Never>, UInt64)] in
             guard !s.finished else { return [] }
             s.unwritten += 1
-            let urgent = JournalRecorder.isCheckpoint(event.kind) || s.unwritten >= maxBatch
+            let urgent = checkpoint || s.unwritten >= maxBatch
             // Enqueued under the sink's lock, so tickets follow the order events were recorded in.
             let ticket = writer.enqueue(event, from: self, urgent: urgent)
+            if checkpoint { waitFor = ticket }
             s.lastTicket = ticket
             s.recordedSeq = max(s.recordedSeq, event.seq)
             if !s.runIDs.contains(event.runID) { s.runIDs.insert(event.runID) }
@@ -81,6 +85,10 @@ public final class JournalSink: Sendable {
             return ready
         }
         for (c, t) in resume { c.resume(returning: t) }
+        // An event that ends something is on disk before anyone sees it (the stream's consumers print
+        // it next): the crash test's "reported done ⇒ journaled" holds. The writer still groups these
+        // commits across runs; other events never wait.
+        if waitFor > 0 { writer.waitCommittedBlocking(waitFor) }
     }
 
     /// Returns once every event of this run up to `seq` is committed (the engine's barrier before
