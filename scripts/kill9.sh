@@ -7,6 +7,9 @@
 set -u
 cd "$(dirname "$0")/.."
 trials=${1:-100}
+# The trial count reaches the test through YMERA_KILL9_TRIALS; without that knob it would run its
+# default count and say nothing of the figure asked for: refuse instead.
+grep -qs YMERA_KILL9_TRIALS Tests/ymeraCLITests/JournalCrashTests.swift || { echo "kill9: JournalCrashTests does not read YMERA_KILL9_TRIALS in this tree yet (issue 20); nothing run"; exit 2; }
 [ -x .build/debug/ymera ] || { echo "build first: swift build --build-tests"; exit 2; }
 echo "kill9: $trials trials, commit $(git rev-parse --short HEAD)"
 start=$(date +%s)

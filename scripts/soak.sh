@@ -7,6 +7,8 @@
 #   scripts/soak.sh [RUNS] [CONCURRENCY]      (needs `swift build --build-tests` first)
 set -u
 cd "$(dirname "$0")/.."
+# Without its harness, `swift test --filter SoakTests` would run nothing and exit 0: refuse instead.
+grep -rqs "struct SoakTests" Tests || { echo "soak: the SoakTests harness is not in this tree yet (issue 20); nothing run"; exit 2; }
 runs=${1:-1000}
 conc=${2:-8}
 echo "soak: $runs runs, $conc at once, commit $(git rev-parse --short HEAD)"
